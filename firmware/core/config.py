@@ -1,0 +1,187 @@
+# Configuration: every coefficient, limit and gain, with units and allowed
+# ranges, validated as a whole before anything uses it. A config that fails
+# validation raises ConfigError and the caller keeps the one it had.
+from core import coeffs as _coeffs
+from core import presets as _presets
+from core.compat import is_finite
+
+MODES = ("off", "manual", "auto")
+SEASONS = ("auto", "cooling", "heating")
+ACTUATORS = ("vfd", "valve_linear", "valve_eqp")
+
+# name, unit, low, high, default, help. An enum has a tuple of names as its
+# "unit" and low/high unused; an int parameter has int bounds.
+PARAMS = (
+    ("period_ms", "ms", 50, 60000, 1000, "control tick period"),
+    ("mode", MODES, 0, 0, "auto", "off: pump stopped; manual: fixed output; auto: optimise"),
+    ("season", SEASONS, 0, 0, "auto", "auto: from the unit's mode input"),
+    ("manual_output_pct", "%", 0.0, 100.0, 50.0, "actuator output in manual mode"),
+    ("design_flow_m3h", "m3/h", 0.01, 1000.0, 0.6, "unit design water flow (P = 100 %)"),
+    ("p_min_cooling", "%", 5.0, 300.0, 50.0, "lowest flow the optimiser may choose, cooling"),
+    ("p_max_cooling", "%", 5.0, 300.0, 130.0, "highest flow the optimiser may choose, cooling"),
+    ("p_min_heating", "%", 5.0, 300.0, 30.0, "lowest flow the optimiser may choose, heating"),
+    ("p_max_heating", "%", 5.0, 300.0, 100.0, "highest flow the optimiser may choose, heating"),
+    ("min_flow_cooling_pct", "%", 0.0, 300.0, 60.0, "interlock: head-pressure protection"),
+    ("min_flow_heating_pct", "%", 0.0, 300.0, 40.0, "interlock: evaporator freeze protection"),
+    ("fallback_flow_pct", "%", 0.0, 300.0, 100.0, "safe-state flow on a sensor fault"),
+    ("standby_output_pct", "%", 0.0, 100.0, 0.0, "output while the unit is not running"),
+    ("opt_period_ms", "ms", 100, 3600000, 10000, "how often the optimum is recomputed"),
+    ("opt_deadband_pct", "%", 0.0, 50.0, 1.0, "optimum changes smaller than this are ignored"),
+    ("sp_slew_pct_per_s", "%/s", 0.001, 100.0, 0.5, "setpoint slew limit"),
+    ("t_filter_s", "s", 0.0, 3600.0, 30.0, "inlet temperature filter time constant"),
+    ("cop_min", "", 0.0, 10.0, 0.5, "lowest plausible model COP_s"),
+    ("cop_max", "", 1.0, 50.0, 15.0, "highest plausible model COP_s"),
+    ("kp", "%/%", 0.0, 100.0, 0.4, "flow PI proportional gain (output % per flow %)"),
+    ("ti_s", "s", 0.1, 10000.0, 15.0, "flow PI integral time"),
+    ("out_min_pct", "%", 0.0, 100.0, 0.0, "output lower clamp while the pump runs"),
+    ("out_max_pct", "%", 0.0, 100.0, 100.0, "output upper clamp"),
+    ("out_rate_pct_per_s", "%/s", 0.01, 1000.0, 10.0, "output rate limit"),
+    ("actuator", ACTUATORS, 0, 0, "valve_linear", "feed-forward characteristic"),
+    ("ff_gain", "", 0.0, 1.0, 1.0, "weight of the feed-forward term"),
+    ("ff_full_flow_pct", "%", 10.0, 1000.0, 150.0, "flow at 100 % output"),
+    ("ff_min_output_pct", "%", 0.0, 100.0, 0.0, "VFD minimum speed"),
+    ("valve_authority", "", 0.01, 1.0, 0.5, "valve authority (installed characteristic)"),
+    ("valve_rangeability", "", 2.0, 500.0, 50.0, "equal-percentage valve rangeability"),
+    ("t_lo_c", "degC", -20.0, 80.0, 0.5, "lowest valid inlet temperature"),
+    ("t_hi_c", "degC", -20.0, 80.0, 45.0, "highest valid inlet temperature"),
+    ("t_rate_c_per_s", "degC/s", 0.001, 100.0, 0.5, "largest credible temperature change"),
+    ("t_stuck_s", "s", 0, 604800, 0, "unchanged temperature this long is a fault (0: off)"),
+    ("flow_hi_pct", "%", 1.0, 1000.0, 300.0, "highest valid flow"),
+    ("flow_rate_pct_per_s", "%/s", 0.1, 10000.0, 100.0, "largest credible flow change"),
+    ("flow_stuck_s", "s", 0, 604800, 0, "unchanged flow this long is a fault (0: off)"),
+    ("fault_ticks", "ticks", 1, 1000, 3, "consecutive bad samples before a fault is declared"),
+    ("recover_ticks", "ticks", 1, 10000, 10, "consecutive good samples before it clears"),
+    ("low_flow_s", "s", 0, 3600, 30, "flow below the interlock this long raises LOW_FLOW"),
+)
+
+_SPEC = {}
+for _p in PARAMS:
+    _SPEC[_p[0]] = _p
+
+
+class ConfigError(ValueError):
+    """A config value or combination is invalid; `key` names it."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__("%s: %s" % (key, message))
+        self.key = key
+        self.check = ""
+
+
+def spec(name: str):
+    """(name, unit, low, high, default, help) of a parameter, or raise ConfigError."""
+    entry = _SPEC.get(name)
+    if entry is None:
+        raise ConfigError(name, "unknown parameter")
+    return entry
+
+
+def allowed(name: str) -> str:
+    _, unit, low, high, _, _ = spec(name)
+    if isinstance(unit, tuple):
+        return "one of " + "|".join(unit)
+    return "%s..%s %s" % (low, high, unit)
+
+
+def check_param(name: str, value):
+    """The normalised value of one parameter, or ConfigError with its allowed range."""
+    _, unit, low, high, default, _ = spec(name)
+    if isinstance(unit, tuple):
+        if value not in unit:
+            raise ConfigError(name, "%r is not %s" % (value, allowed(name)))
+        return value
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise ConfigError(name, "%r is not a number; allowed %s" % (value, allowed(name)))
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(name, "%r is not a number; allowed %s" % (value, allowed(name)))
+    if not is_finite(float(value)):
+        raise ConfigError(name, "%r is not finite; allowed %s" % (value, allowed(name)))
+    if isinstance(default, int):
+        if value != int(value):
+            raise ConfigError(name, "%r is not a whole number; allowed %s" % (value, allowed(name)))
+        value = int(value)
+    else:
+        value = float(value)
+    if not low <= value <= high:
+        raise ConfigError(name, "%r is out of range; allowed %s" % (value, allowed(name)))
+    return value
+
+
+def default_params() -> dict:
+    out = {}
+    for p in PARAMS:
+        out[p[0]] = p[4]
+    return out
+
+
+def defaults() -> dict:
+    return {"params": default_params(), "coeffs": _presets.preset("default")}
+
+
+def _check_pair(params, low_key, high_key):
+    if not params[low_key] < params[high_key]:
+        raise ConfigError(low_key, "%s %s must be below %s %s"
+                          % (low_key, params[low_key], high_key, params[high_key]))
+
+
+def limits(params: dict) -> dict:
+    return {
+        "cooling": (params["p_min_cooling"], params["p_max_cooling"]),
+        "heating": (params["p_min_heating"], params["p_max_heating"]),
+    }
+
+
+def validate(config) -> dict:
+    """A normalised copy of config (missing params take defaults), or ConfigError.
+
+    Returns {"params": {...}, "coeffs": data, "models": {season: SeasonModel}}.
+    """
+    if not isinstance(config, dict):
+        raise ConfigError("config", "expected an object with 'params' and 'coeffs'")
+    for key in config:
+        if key not in ("params", "coeffs", "models", "format"):
+            raise ConfigError(key, "unknown config section")
+    given = config.get("params", {})
+    if not isinstance(given, dict):
+        raise ConfigError("params", "expected an object of name: value")
+    params = default_params()
+    for name in given:
+        params[name] = check_param(name, given[name])
+    _check_pair(params, "p_min_cooling", "p_max_cooling")
+    _check_pair(params, "p_min_heating", "p_max_heating")
+    _check_pair(params, "out_min_pct", "out_max_pct")
+    _check_pair(params, "t_lo_c", "t_hi_c")
+    for season in ("cooling", "heating"):
+        key = "min_flow_%s_pct" % season
+        if params[key] > params["p_max_" + season]:
+            raise ConfigError(key, "interlock %s %% is above p_max_%s %s %%"
+                              % (params[key], season, params["p_max_" + season]))
+    if params["cop_min"] >= params["cop_max"]:
+        raise ConfigError("cop_min", "cop_min must be below cop_max")
+    data = config.get("coeffs")
+    if data is None:
+        data = _presets.preset("default")
+    try:
+        models = _coeffs.parse_set(data)
+        for season in ("cooling", "heating"):
+            if season not in models:
+                raise _coeffs.CoeffError(season, "shape", "the active set needs both seasons")
+        _coeffs.validate_set(models, limits(params), params["cop_min"], params["cop_max"])
+    except _coeffs.CoeffError as exc:
+        err = ConfigError("coeffs", str(exc))
+        err.check = exc.check
+        raise err
+    return {"params": params, "coeffs": data, "models": models}
+
+
+def merge_coeffs(active: dict, update: dict) -> dict:
+    """A new coefficient set: `update`'s seasons over `active`'s (for one-season files)."""
+    out = {}
+    for key in active:
+        out[key] = active[key]
+    for key in update:
+        out[key] = update[key]
+    return out

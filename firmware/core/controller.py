@@ -1,0 +1,312 @@
+# The tick: step(now_ms, measurements) -> commands. No I/O, no clock reads and
+# no new lists or dicts per tick: the Measurements and Commands objects are
+# allocated once and refilled. now_ms wraps like time.ticks_ms().
+from core import alarms
+from core import config as config_mod
+from core.actuator import FlowCharacteristic
+from core.compat import as_number, const
+from core.model import SEASON_COOLING, SEASON_HEATING
+from core.pi import PI, OutputStage
+from core.setpoint import SetpointShaper
+from core.ticks import ticks_diff
+from core.validity import SensorCheck
+
+MODE_OFF = const(0)
+MODE_MANUAL = const(1)
+MODE_AUTO = const(2)
+
+SEASON_UNKNOWN = const(0)
+
+# What the loop is doing this tick; the alarm mask says why when it is SAFE.
+STATE_OFF = const(0)
+STATE_MANUAL = const(1)
+STATE_AUTO = const(2)
+STATE_STANDBY = const(3)
+STATE_SAFE = const(4)
+STATE_NAMES = ("off", "manual", "auto", "standby", "safe")
+
+UNIT_MODE_NONE = const(0)  # the unit's mode input: 1 cooling, 2 heating
+
+
+class Measurements:
+    """What the drivers (or a HIL host) read this tick. None or nan means missing."""
+
+    def __init__(self):
+        self.t_in_c = None
+        self.flow_m3h = None
+        self.unit_running = None  # True/False; None: no input wired, assume running
+        self.unit_mode = UNIT_MODE_NONE
+
+
+class Commands:
+    """What the drivers apply this tick, and what the console reports."""
+
+    def __init__(self):
+        self.output_pct = 0.0
+        self.pump_run = False
+        self.flow_sp_pct = 0.0
+        self.p_opt_pct = 0.0
+        self.flow_pct = 0.0
+        self.t_filt_c = 0.0
+        self.season = SEASON_UNKNOWN
+        self.state = STATE_OFF
+        self.alarms = 0
+        self.dt_ms = 0
+        self.ticks = 0
+
+
+class Controller:
+    def __init__(self, config=None):
+        self.meas = Measurements()
+        self.cmd = Commands()
+        self._t_check = SensorCheck(alarms.T_MISSING, alarms.T_RANGE, alarms.T_STUCK,
+                                    alarms.T_RATE)
+        self._flow_check = SensorCheck(alarms.FLOW_MISSING, alarms.FLOW_RANGE,
+                                       alarms.FLOW_STUCK, alarms.FLOW_RATE)
+        self._pi = PI()
+        self._out = OutputStage()
+        self._ff = FlowCharacteristic()
+        self._shaper = SetpointShaper()
+        self.sticky_alarms = 0  # raised outside the tick (config fallback, overruns)
+        self._last_ms = 0
+        self._started = False
+        self._season = SEASON_UNKNOWN
+        self._t_filt = 0.0
+        self._have_t_filt = False
+        self._opt_ms = 0
+        self._opt_due = True
+        self._low_flow_ms = 0
+        self._low_flow = False
+        self.config = {}
+        self.apply_config(config_mod.defaults() if config is None else config)
+
+    # ---- configuration (not in the hot path) ------------------------------
+    def apply_config(self, config):
+        """Validate and apply a whole config; on ConfigError nothing changes."""
+        checked = config_mod.validate(config)
+        p = checked["params"]
+        # Configure into fresh objects first, so a ValueError cannot leave a
+        # half-applied state behind.
+        ff = FlowCharacteristic()
+        ff.configure(config_mod.ACTUATORS.index(p["actuator"]), p["ff_full_flow_pct"],
+                     p["ff_min_output_pct"], p["valve_authority"], p["valve_rangeability"])
+        self._pi.configure(p["kp"], p["ti_s"])
+        self._out.configure(p["out_min_pct"], p["out_max_pct"], p["out_rate_pct_per_s"])
+        self._ff = ff
+        self._shaper.configure(p["opt_deadband_pct"], p["sp_slew_pct_per_s"])
+        self._t_check.configure(p["t_lo_c"], p["t_hi_c"], p["t_rate_c_per_s"], p["t_stuck_s"],
+                                p["fault_ticks"], p["recover_ticks"])
+        self._flow_check.configure(-0.5, p["flow_hi_pct"], p["flow_rate_pct_per_s"],
+                                   p["flow_stuck_s"], p["fault_ticks"], p["recover_ticks"])
+        self.config = {"params": p, "coeffs": checked["coeffs"]}
+        self._models = checked["models"]
+        self._mode = config_mod.MODES.index(p["mode"])
+        self._season_cfg = config_mod.SEASONS.index(p["season"])
+        self._period_ms = p["period_ms"]
+        self._manual = p["manual_output_pct"]
+        self._flow_scale = 100.0 / p["design_flow_m3h"]
+        self._fallback = p["fallback_flow_pct"]
+        self._standby = p["standby_output_pct"]
+        self._opt_period_ms = p["opt_period_ms"]
+        self._tau_s = p["t_filter_s"]
+        self._ff_gain = p["ff_gain"]
+        self._low_flow_limit_ms = p["low_flow_s"] * 1000
+        self._min_flow_cool = p["min_flow_cooling_pct"]
+        self._min_flow_heat = p["min_flow_heating_pct"]
+        self._ranges = {}
+        for season in ("cooling", "heating"):
+            model = self._models[season]
+            self._ranges[season] = model.effective_range(p["p_min_" + season],
+                                                         p["p_max_" + season])
+        self._opt_due = True
+
+    def set_param(self, name: str, value):
+        """Set one parameter through full validation; returns the normalised value."""
+        params = dict(self.config["params"])
+        params[name] = value
+        self.apply_config({"params": params, "coeffs": self.config["coeffs"]})
+        return self.config["params"][name]
+
+    def load_coeffs(self, data, merge: bool = True):
+        """Make a coefficient set active; a one-season set updates only that season."""
+        if merge and isinstance(data, dict):
+            data = config_mod.merge_coeffs(self.config["coeffs"], data)
+        self.apply_config({"params": self.config["params"], "coeffs": data})
+
+    def model(self, season: int):
+        return self._models["cooling" if season == SEASON_COOLING else "heating"]
+
+    def model_cop(self, p_pct: float, t_c: float, season: int) -> float:
+        return self.model(season).cop(p_pct, t_c)
+
+    # ---- the tick --------------------------------------------------------
+    def step(self, now_ms: int, meas=None):
+        """Run one control tick. Never raises: an internal error gives the safe state."""
+        if meas is None:
+            meas = self.meas
+        cmd = self.cmd
+        try:
+            self._step(now_ms, meas, cmd)
+        except Exception:  # the board must keep a defined output whatever happens
+            cmd.alarms |= alarms.INTERNAL
+            cmd.state = STATE_SAFE
+            cmd.pump_run = True
+            # Hold the last applied output: it is within limits, and nothing
+            # computed this tick can be trusted.
+            cmd.output_pct = self._out.value
+            self._pi.track(cmd.output_pct)
+        return cmd
+
+    def _step(self, now_ms, meas, cmd):
+        if self._started:
+            dt_ms = ticks_diff(now_ms, self._last_ms)
+            # A clock jump or a stalled loop must not make one huge integral step.
+            if dt_ms <= 0 or dt_ms > 10 * self._period_ms:
+                dt_ms = self._period_ms
+        else:
+            dt_ms = self._period_ms
+            self._started = True
+        self._last_ms = now_ms
+        dt_s = dt_ms * 0.001
+        cmd.dt_ms = dt_ms
+        cmd.ticks += 1
+
+        t_raw = as_number(meas.t_in_c)
+        flow_raw = as_number(meas.flow_m3h)
+        if flow_raw is not None:
+            flow_raw = flow_raw * self._flow_scale
+        t_faults = self._t_check.update(t_raw, dt_ms)
+        flow_faults = self._flow_check.update(flow_raw, dt_ms)
+        t_ok = self._t_check.valid
+        flow_ok = self._flow_check.valid
+        alarm = t_faults | flow_faults | self.sticky_alarms
+
+        season = self._resolve_season(meas.unit_mode)
+        if season == SEASON_UNKNOWN:
+            alarm |= alarms.SEASON_UNKNOWN
+            min_flow = self._min_flow_cool
+            if self._min_flow_heat > min_flow:
+                min_flow = self._min_flow_heat
+        elif season == SEASON_COOLING:
+            min_flow = self._min_flow_cool
+        else:
+            min_flow = self._min_flow_heat
+
+        if t_ok:
+            t = self._t_check.value
+            if not self._have_t_filt:
+                self._t_filt = t
+                self._have_t_filt = True
+            else:
+                self._t_filt += (t - self._t_filt) * dt_s / (self._tau_s + dt_s)
+        flow_pct = self._flow_check.value
+        running = meas.unit_running is not False
+
+        cmd.season = season
+        cmd.flow_pct = flow_pct
+        cmd.t_filt_c = self._t_filt
+
+        if self._mode == MODE_OFF:
+            self._out.force(0.0)
+            self._pi.track(0.0)
+            self._low_flow_ms = 0
+            self._low_flow = False
+            cmd.output_pct = 0.0
+            cmd.pump_run = False
+            cmd.flow_sp_pct = 0.0
+            cmd.state = STATE_OFF
+            cmd.alarms = alarm
+            return
+
+        if running and flow_ok:
+            self._track_low_flow(flow_pct, min_flow, dt_ms)
+        else:
+            self._low_flow_ms = 0
+            self._low_flow = False
+        if self._low_flow:
+            alarm |= alarms.LOW_FLOW
+
+        state = STATE_AUTO
+        if self._mode == MODE_MANUAL:
+            wish = self._manual
+            floor = self._ff.output_for_flow(min_flow) if running else 0.0
+            if wish < floor:
+                wish = floor  # the interlock wins over the operator too
+            out = self._out.apply(wish, dt_s)
+            self._pi.track(out)
+            cmd.flow_sp_pct = 0.0
+            state = STATE_MANUAL
+        elif not running:
+            out = self._out.apply(self._standby, dt_s)
+            self._pi.track(out)
+            self._opt_due = True
+            cmd.flow_sp_pct = 0.0
+            state = STATE_STANDBY
+        else:
+            if t_ok and season != SEASON_UNKNOWN:
+                self._optimise(season, dt_ms)
+                sp = self._shaper.step(dt_s)
+            else:
+                # Safe state for a temperature fault: design-like fallback flow now,
+                # and a fresh optimisation on recovery (slewing from here).
+                sp = self._fallback
+                self._shaper.jump(sp)
+                self._opt_due = True
+                state = STATE_SAFE
+            if sp < min_flow:
+                sp = min_flow
+            cmd.flow_sp_pct = sp
+            ff = self._ff_gain * self._ff.output_for_flow(sp)
+            if flow_ok:
+                out = self._out.apply(self._pi.update(sp, flow_pct, ff, dt_s), dt_s)
+                self._pi.settle(out)
+            else:
+                # Safe state for a flow fault: open loop on the characteristic, at
+                # no less than the fallback flow.
+                target = sp if sp > self._fallback else self._fallback
+                out = self._out.apply(self._ff.output_for_flow(target), dt_s)
+                self._pi.track(out)
+                state = STATE_SAFE
+        cmd.output_pct = out
+        cmd.pump_run = True
+        cmd.state = state
+        cmd.alarms = alarm
+
+    def _resolve_season(self, unit_mode):
+        if self._season_cfg == 1:
+            self._season = SEASON_COOLING
+        elif self._season_cfg == 2:
+            self._season = SEASON_HEATING
+        elif unit_mode == 1 or unit_mode == 2:
+            # Remember the last mode the unit reported: a missing input keeps it.
+            if unit_mode != self._season:
+                self._opt_due = True
+            self._season = unit_mode
+        return self._season
+
+    def _optimise(self, season, dt_ms):
+        self._opt_ms += dt_ms
+        if not self._opt_due and self._opt_ms < self._opt_period_ms:
+            return
+        self._opt_ms = 0
+        first = self._opt_due
+        self._opt_due = False
+        name = "cooling" if season == SEASON_COOLING else "heating"
+        lo, hi = self._ranges[name]
+        p_opt = self._models[name].optimum(self._t_filt, lo, hi)
+        self.cmd.p_opt_pct = p_opt
+        if first and not self._shaper.primed:
+            self._shaper.jump(p_opt)
+        else:
+            self._shaper.propose(p_opt)
+
+    def _track_low_flow(self, flow_pct, min_flow, dt_ms):
+        if flow_pct < min_flow:
+            self._low_flow_ms += dt_ms
+            if self._low_flow_ms >= self._low_flow_limit_ms:
+                self._low_flow = True
+        else:
+            self._low_flow_ms = 0
+            # 1 %-point hysteresis: no alarm chatter with flow on the threshold.
+            if flow_pct >= min_flow + 1.0:
+                self._low_flow = False

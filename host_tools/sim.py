@@ -1,0 +1,178 @@
+"""Software-in-the-loop season simulation: the firmware core (under CPython) against the plant.
+
+Three plants run side by side on the same river: the one the controller drives,
+an oracle whose flow is the plant's own exhaustive-search optimum at every step,
+and a baseline held at 100 % design flow. COP_s is energy-weighted:
+sum(output) / sum(electric input).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from host_tools.paths import import_firmware
+
+SEASON_ALIASES = {"summer": "cooling", "winter": "heating", "cooling": "cooling",
+                  "heating": "heating"}
+UNIT_MODE_INPUT = {"cooling": 1, "heating": 2}
+
+
+@dataclass
+class Totals:
+    heat_kj: float = 0.0
+    electric_kj: float = 0.0
+
+    def add(self, op, dt_s: float) -> None:
+        self.heat_kj += op.q_kw * dt_s
+        self.electric_kj += (op.w_hp_kw + op.w_pump_kw) * dt_s
+
+    @property
+    def cop_s(self) -> float:
+        return self.heat_kj / self.electric_kj if self.electric_kj > 0 else 0.0
+
+
+@dataclass
+class SimResult:
+    season: str
+    hours: float
+    controller: str
+    cop_s: float
+    oracle_cop_s: float
+    baseline_cop_s: float
+    flow_percent_final: float
+    optimal_percent_true: float
+    heat_kwh: float
+    electric_kwh: float
+    alarms_seen: list[str]
+    series: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def ratio_to_oracle(self) -> float:
+        return self.cop_s / self.oracle_cop_s if self.oracle_cop_s > 0 else 0.0
+
+    def summary(self) -> dict:
+        return {
+            "season": self.season,
+            "hours": self.hours,
+            "controller": self.controller,
+            "cop_s": self.cop_s,
+            "oracle_cop_s": self.oracle_cop_s,
+            "ratio_to_oracle": self.ratio_to_oracle,
+            "baseline_cop_s": self.baseline_cop_s,
+            "flow_percent_final": self.flow_percent_final,
+            "optimal_percent_true": self.optimal_percent_true,
+            "heat_kwh": self.heat_kwh,
+            "electric_kwh": self.electric_kwh,
+            "alarms_seen": self.alarms_seen,
+        }
+
+
+def controller_config(plant, season: str, dt_s: float, coeffs: dict | None) -> dict:
+    """The firmware config for a simulated plant: defaults, the plant's period and actuator."""
+    import_firmware()
+    from core import config as config_mod
+
+    cfg = config_mod.defaults()
+    params = cfg["params"]
+    params["period_ms"] = max(50, int(round(dt_s * 1000)))
+    params["design_flow_m3h"] = plant.design_flow_m3h
+    params["actuator"] = plant.actuator_characteristic
+    params["ff_full_flow_pct"] = plant.full_flow_percent(plant.bench_t_river_c)
+    if coeffs is not None:
+        cfg["coeffs"] = config_mod.merge_coeffs(cfg["coeffs"], coeffs)
+    return cfg
+
+
+def run_season(
+    make_plant: Callable[[], object],
+    season: str,
+    hours: float,
+    dt_s: float = 1.0,
+    controller: str = "model",
+    coeffs: dict | None = None,
+    river: Callable[[float], float] | None = None,
+    sample_every_s: float = 60.0,
+    progress: Callable[[int, int], None] | None = None,
+) -> SimResult:
+    import_firmware()
+    from core import alarms
+    from core.controller import Controller
+
+    season = SEASON_ALIASES[season]
+    plant, oracle, baseline = make_plant(), make_plant(), make_plant()
+    if river is None:
+        t_const = plant.bench_t_river_c
+        river = lambda _t: t_const  # noqa: E731
+    steps = max(1, int(round(hours * 3600.0 / dt_s)))
+    t0 = river(0.0)
+
+    ctrl = Controller(controller_config(plant, season, dt_s, coeffs))
+    base_out = baseline.output_for_flow_percent(100.0, t0)
+    start_out = base_out
+    plant.reset(start_out, t0)
+    oracle.reset(oracle.optimum(t0).output_percent, t0)
+    baseline.reset(base_out, t0)
+
+    ours, best, base = Totals(), Totals(), Totals()
+    series: dict[str, list[float]] = {k: [] for k in (
+        "time_h", "t_river_c", "t_in_c", "flow_percent", "flow_sp_percent", "p_opt_percent",
+        "optimal_percent_true", "output_percent", "cop_s", "cop_s_oracle")}
+    sample_every = max(1, int(round(sample_every_s / dt_s)))
+    seen = 0
+    meas = ctrl.meas
+    mode_input = UNIT_MODE_INPUT[season]
+    output = start_out
+    op = plant.steady_state(start_out, t0)
+    now_ms = 0
+    period_ms = ctrl.config["params"]["period_ms"]
+    for k in range(steps):
+        time_s = k * dt_s
+        t_river = river(time_s)
+        if controller == "model":
+            m = plant.measure()
+            meas.t_in_c = m.t_in_c
+            meas.flow_m3h = m.flow_m3h
+            meas.unit_running = m.unit_running
+            meas.unit_mode = mode_input
+            cmd = ctrl.step(now_ms)
+            now_ms = (now_ms + period_ms) & 0x3FFFFFFF
+            output = cmd.output_pct if cmd.pump_run else 0.0
+            seen |= cmd.alarms
+        else:
+            output = plant.output_for_flow_percent(100.0, t_river)
+        op = plant.step(dt_s, output, t_river)
+        ours.add(op, dt_s)
+        best_point = oracle.optimum(t_river)
+        op_best = oracle.step(dt_s, best_point.output_percent, t_river)
+        best.add(op_best, dt_s)
+        base_point = baseline.output_for_flow_percent(100.0, t_river)
+        base.add(baseline.step(dt_s, base_point, t_river), dt_s)
+        if k % sample_every == 0 or k == steps - 1:
+            series["time_h"].append(time_s / 3600.0)
+            series["t_river_c"].append(t_river)
+            series["t_in_c"].append(op.t_in_c)
+            series["flow_percent"].append(op.flow_percent)
+            series["flow_sp_percent"].append(ctrl.cmd.flow_sp_pct if controller == "model"
+                                             else 100.0)
+            series["p_opt_percent"].append(ctrl.cmd.p_opt_pct if controller == "model"
+                                           else 100.0)
+            series["optimal_percent_true"].append(best_point.flow_percent)
+            series["output_percent"].append(output)
+            series["cop_s"].append(op.cop_s)
+            series["cop_s_oracle"].append(op_best.cop_s)
+            if progress:
+                progress(k + 1, steps)
+    final_t = river((steps - 1) * dt_s)
+    return SimResult(
+        season=season,
+        hours=hours,
+        controller=controller,
+        cop_s=ours.cop_s,
+        oracle_cop_s=best.cop_s,
+        baseline_cop_s=base.cop_s,
+        flow_percent_final=op.flow_percent,
+        optimal_percent_true=oracle.optimum(final_t).flow_percent,
+        heat_kwh=ours.heat_kj / 3600.0,
+        electric_kwh=ours.electric_kj / 3600.0,
+        alarms_seen=alarms.names(seen),
+        series=series,
+    )

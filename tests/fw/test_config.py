@@ -1,0 +1,53 @@
+from core import config
+from fwtest import raises
+
+
+def test_defaults_validate():
+    checked = config.validate(config.defaults())
+    assert checked["params"]["period_ms"] == 1000
+    assert "cooling" in checked["models"] and "heating" in checked["models"]
+
+
+def test_out_of_range_names_the_allowed_range():
+    err = raises(config.ConfigError, config.check_param, "kp", -0.1)
+    assert err.key == "kp"
+    assert "0.0..100.0" in str(err)
+
+
+def test_enum_and_type_errors():
+    raises(config.ConfigError, config.check_param, "mode", "fast")
+    raises(config.ConfigError, config.check_param, "kp", "abc")
+    raises(config.ConfigError, config.check_param, "kp", float("nan"))
+    raises(config.ConfigError, config.check_param, "kp", float("inf"))
+    raises(config.ConfigError, config.check_param, "kp", None)
+    raises(config.ConfigError, config.check_param, "kp", True)
+    raises(config.ConfigError, config.check_param, "period_ms", 100.5)
+    raises(config.ConfigError, config.check_param, "nope", 1)
+    assert config.check_param("period_ms", "200") == 200
+    assert config.check_param("kp", "-0") == 0.0
+
+
+def test_min_above_max_is_rejected():
+    params = config.default_params()
+    params["out_min_pct"] = 80.0
+    params["out_max_pct"] = 20.0
+    err = raises(config.ConfigError, config.validate, {"params": params})
+    assert err.key == "out_min_pct"
+
+
+def test_interlock_above_range_is_rejected():
+    err = raises(config.ConfigError, config.validate,
+                 {"params": {"min_flow_heating_pct": 150.0}})
+    assert err.key == "min_flow_heating_pct"
+
+
+def test_invalid_coefficients_are_a_config_error():
+    from core import presets
+    err = raises(config.ConfigError, config.validate, {"coeffs": presets.preset("paper-printed")})
+    assert err.key == "coeffs"
+    assert err.check == "vertex"
+
+
+def test_unknown_section_is_rejected():
+    raises(config.ConfigError, config.validate, {"paramz": {}})
+    raises(config.ConfigError, config.validate, [1, 2])
