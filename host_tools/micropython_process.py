@@ -75,7 +75,8 @@ def _define_host_imports(linker: wasmtime.Linker) -> None:
                        lambda: 0)
 
 
-def run(flash: Path, heap: str, args: list[str]) -> int:
+def run(flash: Path, heap: str, args: list[str],
+        mounts: list[tuple[Path, str]] | None = None) -> int:
     engine = _engine()
     module = load_module(engine)
     linker = wasmtime.Linker(engine)
@@ -85,6 +86,8 @@ def run(flash: Path, heap: str, args: list[str]) -> int:
     wasi = wasmtime.WasiConfig()
     wasi.argv = ["micropython", "-X", f"heapsize={heap}", *args]
     wasi.preopen_dir(str(flash), "/")
+    for host_dir, guest_path in mounts or []:
+        wasi.preopen_dir(str(host_dir), guest_path)
     wasi.inherit_stdin()
     wasi.inherit_stdout()
     wasi.inherit_stderr()
@@ -108,14 +111,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m host_tools.micropython_process")
     parser.add_argument("--flash", required=True, type=Path, help="folder mounted as /")
     parser.add_argument("--heap", default="110K", help="MicroPython heap size (e.g. 110K, 4M)")
+    parser.add_argument("--mount", action="append", default=[], metavar="HOSTDIR:GUESTPATH",
+                        help="an extra folder for the guest (e.g. the virtual board's REPL)")
     parser.add_argument("args", nargs=argparse.REMAINDER)
     ns = parser.parse_args(argv)
     args = ns.args[1:] if ns.args[:1] == ["--"] else ns.args
     if not ns.flash.is_dir():
         print(f"flash folder not found: {ns.flash}", file=sys.stderr)
         return 2
+    mounts = []
+    for spec in ns.mount:
+        host_dir, _, guest_path = spec.rpartition(":")
+        if not host_dir or not guest_path.startswith("/") or not Path(host_dir).is_dir():
+            print(f"bad --mount {spec!r}: expected HOSTDIR:/guest/path", file=sys.stderr)
+            return 2
+        mounts.append((Path(host_dir).resolve(), guest_path))
     sys.stdout.flush()
-    return run(ns.flash.resolve(), ns.heap, args)
+    return run(ns.flash.resolve(), ns.heap, args, mounts)
 
 
 if __name__ == "__main__":

@@ -104,7 +104,7 @@ def check_param(name: str, value):
             raise ConfigError(name, "%r is not a whole number; allowed %s" % (value, allowed(name)))
         value = int(value)
     else:
-        value = float(value)
+        value = float(value) + 0.0  # -0.0 becomes 0.0
     if not low <= value <= high:
         raise ConfigError(name, "%r is out of range; allowed %s" % (value, allowed(name)))
     return value

@@ -25,6 +25,7 @@ def test_enum_and_type_errors():
     raises(config.ConfigError, config.check_param, "nope", 1)
     assert config.check_param("period_ms", "200") == 200
     assert config.check_param("kp", "-0") == 0.0
+    assert str(config.check_param("kp", -0.0)) == "0.0"
 
 
 def test_min_above_max_is_rejected():

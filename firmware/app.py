@@ -1,0 +1,141 @@
+# The firmware application: wires the control core, the console, the config
+# store and a hardware layer (HAL), and runs them on a fixed-rate loop. The
+# HAL is the only thing that differs between a board and the virtual board.
+import gc
+import time
+
+from console import Console
+from store import SOURCE_CURRENT, SOURCE_DEFAULTS, ConfigStore, StoreError
+
+from core import alarms
+from core import config as config_mod
+from core.controller import Controller
+from core.loop import FixedRateLoop
+
+VERSION = "0.1.0"
+_SLICE_MS = 10  # console service interval; the control period is a multiple
+_BYTES_PER_SLICE = 64  # bounded console work per slice
+_LOW_WATER = 24 * 1024  # collect between slices below this much free heap
+
+
+class App:
+    def __init__(self, hal, folder: str = ""):
+        self.hal = hal
+        self.version = VERSION
+        self.board_name = hal.board_name
+        self.store = ConfigStore(folder)
+        self.latched_alarms = 0
+        self.pin = ""
+        self.running = True
+        self._reboot = False
+        self._boot_ms = time.ticks_ms()
+        self.controller = Controller()
+        self.config_source = self._load_boot_config()
+        self.console = Console(self, hal.console_write)
+        self._ticks_per_step = 1
+        self._slice = 0
+        self.loop = FixedRateLoop(_SLICE_MS, time.ticks_ms, time.sleep_ms)
+        self._configure_timing()
+
+    # ---- configuration ------------------------------------------------
+    def _load_boot_config(self) -> str:
+        """Newest valid config on flash, else the backup, else defaults; never raises."""
+        for source, cfg in self.store.candidates():
+            try:
+                self._apply_stored(cfg)
+            except (config_mod.ConfigError, ValueError, TypeError, KeyError):
+                continue
+            if source != SOURCE_CURRENT:
+                self.controller.sticky_alarms |= alarms.CONFIG_FALLBACK
+            return source
+        if self.store.files_present():
+            self.controller.sticky_alarms |= alarms.CONFIG_FALLBACK
+        return SOURCE_DEFAULTS
+
+    def _apply_stored(self, cfg):
+        pin = cfg.get("pin", "") if isinstance(cfg, dict) else ""
+        self.controller.apply_config({"params": cfg["params"], "coeffs": cfg["coeffs"]})
+        self.pin = pin if isinstance(pin, str) else ""
+
+    def config_changed(self):
+        self._configure_timing()
+
+    def _configure_timing(self):
+        period = self.controller.config["params"]["period_ms"]
+        self._ticks_per_step = max(1, period // _SLICE_MS)
+
+    def save_config(self):
+        cfg = self.controller.config
+        try:
+            self.store.save({"params": cfg["params"], "coeffs": cfg["coeffs"], "pin": self.pin})
+        except StoreError as exc:
+            from console import ConsoleError
+
+            raise ConsoleError("E_STORAGE", str(exc))
+        self.controller.sticky_alarms &= ~alarms.CONFIG_FALLBACK
+
+    def load_config(self):
+        from console import ConsoleError
+
+        cfg = self.store.read(self.store.current)
+        if cfg is None:
+            raise ConsoleError("E_STORAGE", "no valid saved config")
+        self._apply_stored(cfg)
+        self._configure_timing()
+
+    # ---- status ---------------------------------------------------------
+    def uptime_s(self) -> int:
+        return time.ticks_diff(time.ticks_ms(), self._boot_ms) // 1000
+
+    def overruns(self) -> int:
+        return self.loop.overruns
+
+    def request_reboot(self):
+        self._reboot = True
+
+    # ---- the loop -------------------------------------------------------
+    def slice(self):
+        """One 10 ms slice: console input, and a control tick when one is due."""
+        now = self.loop.wait()
+        hal = self.hal
+        console = self.console
+        for _ in range(_BYTES_PER_SLICE):
+            byte = hal.console_read()
+            if byte < 0:
+                break
+            console.feed(byte)
+        self._slice += 1
+        if self._slice >= self._ticks_per_step:
+            self._slice = 0
+            controller = self.controller
+            if self.loop.overruns:
+                controller.sticky_alarms |= alarms.LOOP_OVERRUN
+            hal.read(controller.meas)
+            cmd = controller.step(now)
+            hal.write(cmd)
+            self.latched_alarms |= cmd.alarms
+            console.tick(cmd.dt_ms)
+        if self._reboot:
+            self.running = False
+
+
+def serve(app):
+    # Kept tiny on purpose: collections happen here, and on the host
+    # MicroPython every active frame must be small (docs/micropython-host.md).
+    while app.running:
+        app.slice()
+        if gc.mem_free() < _LOW_WATER:
+            gc.collect()
+
+
+def banner(app) -> str:
+    return "!boot copflow=%s proto=1 board=%s config=%s alarms=%x\n" % (
+        app.version, app.board_name, app.config_source, app.controller.sticky_alarms)
+
+
+def run(hal):
+    app = App(hal)
+    hal.console_write(banner(app))
+    serve(app)
+    hal.console_write("!reboot\n")
+    hal.reset()

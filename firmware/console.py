@@ -1,0 +1,398 @@
+# The serial console, protocol v1 (docs/protocol.md). Bytes are fed in by the
+# board loop a few at a time (never blocking a tick); a complete line is
+# parsed and answered with exactly one response line. Formatting happens only
+# when a line is actually sent.
+import json
+
+from core import alarms, presets
+from core import config as config_mod
+from core.coeffs import season_to_dict
+from core.compat import as_number, const
+from core.controller import STATE_NAMES
+
+PROTOCOL = 1
+MAX_LINE = const(200)
+
+_FEED_NONE = const(0)
+_FEED_LINE = const(1)
+_FEED_TOOLONG = const(2)
+_FEED_INTERRUPT = const(3)
+
+_COEFF_KEYS = ("a0", "a1", "a2", "a3", "b0", "b1", "b2", "b3", "c", "t_lo", "t_hi", "t_ref",
+               "p_lo", "p_hi")
+
+
+class ConsoleError(Exception):
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+class LineReader:
+    """Collects bytes into a preallocated buffer; tells the caller when a line is complete."""
+
+    def __init__(self, max_len=MAX_LINE):
+        self.buf = bytearray(max_len)
+        self.n = 0
+        self.overflow = False
+
+    def feed(self, byte: int) -> int:
+        if byte == 3:  # Ctrl-C: break into the REPL
+            self.n = 0
+            self.overflow = False
+            return _FEED_INTERRUPT
+        if byte == 10:
+            if self.overflow:
+                self.overflow = False
+                self.n = 0
+                return _FEED_TOOLONG
+            return _FEED_LINE
+        if byte == 13:
+            return _FEED_NONE
+        if self.n >= len(self.buf):
+            self.overflow = True
+            return _FEED_NONE
+        self.buf[self.n] = byte
+        self.n += 1
+        return _FEED_NONE
+
+    def take(self) -> bytes:
+        line = bytes(self.buf[: self.n])
+        self.n = 0
+        return line
+
+
+def fmt(x) -> str:
+    if isinstance(x, float):
+        return "%.6g" % x
+    if isinstance(x, bool):
+        return "1" if x else "0"
+    return str(x)
+
+
+def _parse_number(text: str):
+    value = as_number(text)
+    if value is None:
+        raise ConsoleError("E_VALUE", "%r is not a finite number" % text)
+    return value
+
+
+class Console:
+    """Parses requests and acts on the app (controller, store, telemetry, lock)."""
+
+    def __init__(self, app, write):
+        self.app = app
+        self.write = write  # write(str) sends one complete line, "\n" included
+        self.reader = LineReader()
+        self.tel_on = False
+        self.tel_period_ms = 1000
+        self._tel_ms = 0
+        self.locked = False
+        self._extra = []  # lines a command sends after its response (list)
+
+    # ---- input ----------------------------------------------------------
+    def feed(self, byte: int):
+        """Feed one received byte; raises KeyboardInterrupt on Ctrl-C."""
+        status = self.reader.feed(byte)
+        if status == _FEED_LINE:
+            line = self.reader.take()
+            if line.strip():
+                self.write(self.respond(line) + "\n")
+                extra = self._extra
+                if extra:
+                    self._extra = []
+                    for text in extra:
+                        self.write(text)
+        elif status == _FEED_TOOLONG:
+            self.write("err E_TOOLONG line longer than %d bytes\n" % MAX_LINE)
+        elif status == _FEED_INTERRUPT:
+            raise KeyboardInterrupt
+
+    def respond(self, raw: bytes) -> str:
+        """One request line (bytes, no terminator) -> one response line (no terminator)."""
+        tag = ""
+        try:
+            for b in raw:
+                if b < 32 or b > 126:
+                    raise ConsoleError("E_SYNTAX", "non-ASCII or control byte")
+            words = raw.decode().split()
+            if not words:
+                raise ConsoleError("E_SYNTAX", "empty request")
+            if words[0][0] == "#":
+                tag = words[0]
+                if not 2 <= len(tag) <= 9 or not _alnum(tag[1:]):
+                    tag = ""
+                    raise ConsoleError("E_SYNTAX", "a tag is # and 1-8 letters or digits")
+                words = words[1:]
+                if not words:
+                    raise ConsoleError("E_SYNTAX", "tag without a command")
+            self._extra = []
+            body = self.dispatch(words[0], words[1:])
+            out = "ok" if not body else "ok " + body
+        except ConsoleError as exc:
+            out = "err %s %s" % (exc.code, exc)
+        except config_mod.ConfigError as exc:
+            code = "E_RANGE" if "out of range" in str(exc) else "E_VALUE"
+            if "unknown parameter" in str(exc):
+                code = "E_UNKNOWN"
+            out = "err %s %s" % (code, exc)
+        except MemoryError:
+            out = "err E_INTERNAL out of memory"
+        except Exception as exc:  # a bug must not stop the loop
+            out = "err E_INTERNAL %s: %s" % (type(exc).__name__, exc)
+        out = out.replace("\n", " ").replace("\r", " ")
+        return tag + " " + out if tag else out
+
+    # ---- commands -------------------------------------------------------
+    def dispatch(self, cmd: str, args) -> str:
+        handler = _COMMANDS.get(cmd)
+        if handler is None:
+            raise ConsoleError("E_UNKNOWN", "unknown command %r; try hello, status, list" % cmd)
+        writes = cmd in _WRITES
+        if writes and self.locked:
+            raise ConsoleError("E_LOCKED", "console is locked; unlock PIN first")
+        return handler(self, args)
+
+    def _need(self, args, n, usage):
+        if len(args) != n:
+            raise ConsoleError("E_SYNTAX", "usage: " + usage)
+
+    def cmd_hello(self, args):
+        app = self.app
+        return "copflow=%s proto=%d board=%s uptime_s=%d" % (
+            app.version, PROTOCOL, app.board_name, app.uptime_s())
+
+    def cmd_status(self, args):
+        return self.status_words()
+
+    def status_words(self) -> str:
+        app = self.app
+        c = app.controller
+        cmd = c.cmd
+        p = c.config["params"]
+        m = c.meas
+        cop = c.model_cop(cmd.flow_pct, cmd.t_filt_c, cmd.season) if cmd.season else 0.0
+        return ("mode=%s state=%s season=%s t_in_c=%s flow_pct=%s flow_sp_pct=%s p_opt_pct=%s "
+                "output_pct=%s pump=%s cop_model=%s alarms=%x ticks=%d overruns=%d") % (
+            p["mode"], STATE_NAMES[cmd.state], ("?", "cooling", "heating")[cmd.season],
+            fmt(m.t_in_c) if m.t_in_c is not None else "none", fmt(cmd.flow_pct),
+            fmt(cmd.flow_sp_pct), fmt(cmd.p_opt_pct), fmt(cmd.output_pct), fmt(cmd.pump_run),
+            fmt(cop), cmd.alarms, cmd.ticks, app.overruns())
+
+    def cmd_list(self, args):
+        prefix = args[0] if args else ""
+        names = [s[0] for s in config_mod.PARAMS if s[0].startswith(prefix)]
+        self._extra = ["!param " + self._describe(name) + "\n" for name in names]
+        return "n=%d" % len(names)
+
+    def _describe(self, name):
+        _, unit, _, _, _, _ = config_mod.spec(name)
+        value = self.app.controller.config["params"][name]
+        if isinstance(unit, tuple):
+            return "%s=%s unit=enum range=%s" % (name, value, "|".join(unit))
+        allowed = config_mod.allowed(name).split(" ")[0]
+        return "%s=%s unit=%s range=%s" % (name, fmt(value), unit or "1", allowed)
+
+    def cmd_param(self, args):
+        self._need(args, 1, "param NAME")
+        return self._describe(args[0])
+
+    def cmd_get(self, args):
+        self._need(args, 1, "get NAME")
+        config_mod.spec(args[0])
+        return "%s=%s" % (args[0], fmt(self.app.controller.config["params"][args[0]]))
+
+    def cmd_set(self, args):
+        self._need(args, 2, "set NAME VALUE")
+        return self._set(args[0], args[1])
+
+    def _set(self, name, text):
+        _, unit, _, _, _, _ = config_mod.spec(name)
+        value = text if isinstance(unit, tuple) else _parse_number(text)
+        value = self.app.controller.set_param(name, value)
+        self.app.config_changed()
+        return "%s=%s" % (name, fmt(value))
+
+    def cmd_mode(self, args):
+        self._need(args, 1, "mode off|manual|auto")
+        return self._set("mode", args[0])
+
+    def cmd_out(self, args):
+        self._need(args, 1, "out PCT")
+        return self._set("manual_output_pct", args[0])
+
+    def cmd_season(self, args):
+        self._need(args, 1, "season auto|cooling|heating")
+        return self._set("season", args[0])
+
+    def cmd_coeffs(self, args):
+        c = self.app.controller
+        if not args:
+            data = c.config["coeffs"]
+            return "name=%s cooling=%s heating=%s" % (
+                data.get("name", "?"), _season_words(c, "cooling"), _season_words(c, "heating"))
+        if self.locked:
+            raise ConsoleError("E_LOCKED", "console is locked; unlock PIN first")
+        sub = args[0]
+        if sub == "preset":
+            self._need(args, 2, "coeffs preset NAME")
+            try:
+                data = presets.preset(args[1])
+            except KeyError as exc:
+                raise ConsoleError("E_UNKNOWN", str(exc.args[0]))
+            c.load_coeffs(data, merge=False)
+        elif sub == "set":
+            self._need(args, 4, "coeffs set cooling|heating KEY VALUE")
+            season, key = args[1], args[2]
+            if season not in ("cooling", "heating") or key not in _COEFF_KEYS:
+                raise ConsoleError("E_SYNTAX", "coeffs set cooling|heating KEY VALUE; KEY one "
+                                   "of " + ",".join(_COEFF_KEYS))
+            entry = season_to_dict(c.model(1 if season == "cooling" else 2))
+            value = _parse_number(args[3])
+            if key[0] in "ab" and len(key) == 2:
+                vec = list(entry[key[0]])
+                vec[int(key[1])] = value
+                entry[key[0]] = vec
+            else:
+                entry[key] = value
+            name = c.config["coeffs"].get("name", "custom")
+            c.load_coeffs({"name": name + "*", season: entry})
+        elif sub == "load":
+            text = " ".join(args[1:])
+            try:
+                data = json.loads(text)
+            except ValueError:
+                raise ConsoleError("E_SYNTAX", "coeffs load takes one JSON object")
+            c.load_coeffs(data)
+        else:
+            raise ConsoleError("E_SYNTAX", "usage: coeffs [preset NAME | set SEASON KEY VALUE "
+                               "| load JSON]")
+        self.app.config_changed()
+        return "name=%s" % c.config["coeffs"].get("name", "?")
+
+    def cmd_tel(self, args):
+        if args == ["on"]:
+            self.tel_on = True
+        elif args == ["off"]:
+            self.tel_on = False
+        elif len(args) == 2 and args[0] == "period":
+            value = _parse_number(args[1])
+            if not 100 <= value <= 3600000 or value != int(value):
+                raise ConsoleError("E_RANGE", "period %s: allowed 100..3600000 ms" % args[1])
+            self.tel_period_ms = int(value)
+        else:
+            raise ConsoleError("E_SYNTAX", "usage: tel on|off | tel period MS")
+        return "tel=%s period_ms=%d" % ("on" if self.tel_on else "off", self.tel_period_ms)
+
+    def cmd_save(self, args):
+        self.app.save_config()
+        return "saved"
+
+    def cmd_load(self, args):
+        self.app.load_config()
+        return "loaded"
+
+    def cmd_defaults(self, args):
+        self.app.controller.apply_config(config_mod.defaults())
+        self.app.config_changed()
+        return "defaults"
+
+    def cmd_alarms(self, args):
+        app = self.app
+        active = app.controller.cmd.alarms
+        latched = app.latched_alarms
+        words = []
+        for bit, name in alarms.NAMES:
+            if (active | latched) & bit:
+                words.append(alarms.code(bit) + ":" + name)
+        return "active=%x latched=%x names=%s" % (active, latched, ",".join(words) or "-")
+
+    def cmd_ack(self, args):
+        app = self.app
+        app.latched_alarms &= app.controller.cmd.alarms
+        return "latched=%x" % app.latched_alarms
+
+    def cmd_lock(self, args):
+        self._need(args, 1, "lock PIN")
+        self._check_pin(args[0])
+        self.locked = True
+        return "locked"
+
+    def cmd_unlock(self, args):
+        self._need(args, 1, "unlock PIN")
+        self._check_pin(args[0])
+        self.locked = False
+        return "unlocked"
+
+    def _check_pin(self, pin):
+        stored = self.app.pin
+        if not stored:
+            raise ConsoleError("E_VALUE", "no PIN is set; pin set NEW first")
+        if pin != stored:
+            raise ConsoleError("E_VALUE", "wrong PIN")
+
+    def cmd_pin(self, args):
+        if args[:1] == ["set"] and len(args) == 2:
+            if not 4 <= len(args[1]) <= 12 or not _alnum(args[1]):
+                raise ConsoleError("E_VALUE", "a PIN is 4-12 letters or digits")
+            self.app.pin = args[1]
+        elif args == ["clear"]:
+            self.app.pin = ""
+            self.locked = False
+        else:
+            raise ConsoleError("E_SYNTAX", "usage: pin set NEW | pin clear")
+        return "pin=%s" % ("set" if self.app.pin else "none")
+
+    def cmd_reboot(self, args):
+        self.app.request_reboot()
+        return "rebooting"
+
+    # ---- telemetry ------------------------------------------------------
+    def tick(self, dt_ms: int):
+        """Called once per control tick: sends a telemetry line when one is due."""
+        if not self.tel_on:
+            return
+        self._tel_ms += dt_ms
+        if self._tel_ms >= self.tel_period_ms:
+            self._tel_ms = 0
+            self.write("!tel " + self.status_words() + "\n")
+
+
+def _alnum(text):
+    for ch in text:
+        if not ("0" <= ch <= "9" or "a" <= ch <= "z" or "A" <= ch <= "Z"):
+            return False
+    return True
+
+
+def _season_words(c, season):
+    d = season_to_dict(c.model(1 if season == "cooling" else 2))
+    return "%s/%s/%s/%s/%s" % (
+        ",".join(fmt(x) for x in d["a"]), ",".join(fmt(x) for x in d["b"]), fmt(d["c"]),
+        ",".join(fmt(d[k]) for k in ("t_lo", "t_hi", "t_ref")),
+        ",".join(fmt(d[k]) for k in ("p_lo", "p_hi")))
+
+
+_COMMANDS = {
+    "hello": Console.cmd_hello,
+    "status": Console.cmd_status,
+    "list": Console.cmd_list,
+    "param": Console.cmd_param,
+    "get": Console.cmd_get,
+    "set": Console.cmd_set,
+    "coeffs": Console.cmd_coeffs,
+    "mode": Console.cmd_mode,
+    "out": Console.cmd_out,
+    "season": Console.cmd_season,
+    "tel": Console.cmd_tel,
+    "save": Console.cmd_save,
+    "load": Console.cmd_load,
+    "defaults": Console.cmd_defaults,
+    "alarms": Console.cmd_alarms,
+    "ack": Console.cmd_ack,
+    "lock": Console.cmd_lock,
+    "unlock": Console.cmd_unlock,
+    "pin": Console.cmd_pin,
+    "reboot": Console.cmd_reboot,
+}
+_WRITES = ("set", "mode", "out", "season", "save", "load", "defaults", "pin", "reboot")

@@ -1,0 +1,116 @@
+# Config persistence on the board's flash: atomic save with a checksum and the
+# last good copy kept. A power cut at any moment of a save leaves either the
+# old or the new config loadable (docs/console.md, "Saving").
+#
+#   config.json  the current config      config.tmp  a save in progress
+#   config.bak   the previous good one
+#
+# Each file is the JSON body on one line and "sha256 <hex of the body>" on the
+# next, so a torn or edited file is detected without trusting the JSON.
+import hashlib
+import json
+import os
+from binascii import hexlify
+
+FORMAT = "copflow-config/1"
+
+SOURCE_CURRENT = "current"
+SOURCE_TMP = "tmp"  # a save that completed its write but not its rename
+SOURCE_BACKUP = "backup"
+SOURCE_DEFAULTS = "defaults"
+
+
+class StoreError(Exception):
+    pass
+
+
+def _digest(body: bytes) -> str:
+    return hexlify(hashlib.sha256(body).digest()).decode()
+
+
+def _exists(path: str) -> bool:
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
+def _remove(path: str):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def _sync():
+    sync = getattr(os, "sync", None)
+    if sync is not None:
+        sync()
+
+
+class ConfigStore:
+    def __init__(self, folder: str = ""):
+        base = folder.rstrip("/") + "/" if folder else ""
+        self.current = base + "config.json"
+        self.tmp = base + "config.tmp"
+        self.backup = base + "config.bak"
+
+    def read(self, path: str):
+        """The config in one file, or None if it is missing, torn or corrupt."""
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            return None
+        lines = data.split(b"\n")
+        if len(lines) < 2 or not lines[1].startswith(b"sha256 "):
+            return None
+        body = lines[0]
+        if lines[1][7:].decode() != _digest(body):
+            return None
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            return None
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            return None
+        return doc.get("config")
+
+    def save(self, config: dict):
+        """Write atomically; the previous current file becomes the backup."""
+        body = json.dumps({"format": FORMAT, "config": config}).encode()
+        try:
+            with open(self.tmp, "wb") as f:
+                f.write(body)
+                f.write(b"\nsha256 ")
+                f.write(_digest(body).encode())
+                f.write(b"\n")
+                if hasattr(f, "flush"):
+                    f.flush()
+            _sync()
+            if self.read(self.tmp) is None:
+                raise StoreError("read-back of %s failed" % self.tmp)
+            if self.read(self.current) is not None:
+                # Keep the old current as the backup; a torn current is not kept.
+                _remove(self.backup)
+                os.rename(self.current, self.backup)
+            else:
+                _remove(self.current)
+            os.rename(self.tmp, self.current)
+            _sync()
+        except OSError as exc:
+            raise StoreError("saving failed: %s" % exc)
+
+    def candidates(self):
+        """(source, config) pairs to try on boot, best first."""
+        out = []
+        for source, path in ((SOURCE_CURRENT, self.current), (SOURCE_TMP, self.tmp),
+                             (SOURCE_BACKUP, self.backup)):
+            cfg = self.read(path)
+            if cfg is not None:
+                out.append((source, cfg))
+        return out
+
+    def files_present(self) -> bool:
+        return _exists(self.current) or _exists(self.tmp) or _exists(self.backup)

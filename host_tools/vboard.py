@@ -1,0 +1,132 @@
+"""The virtual bench board: the firmware on the host MicroPython, its console on a pty.
+
+The guest runs on the pty's master side; the slave's path is the serial port
+that pyserial, mpremote or a terminal opens, exactly as they would open
+/dev/ttyACM0. The board process keeps the slave open, so the port survives
+clients coming and going and the guest restarting. A soft reset (Ctrl-D, the
+`reboot` command) ends the guest with a status that makes this process start a
+fresh interpreter on the same flash folder and the same port.
+"""
+
+import json
+import os
+import pty
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import tty
+from pathlib import Path
+
+from host_tools.errors import CopflowError
+from host_tools.micropython import make_flash, process_command
+from host_tools.paths import FIRMWARE_DIR, PROJECT_ROOT
+
+GUEST_DIR = PROJECT_ROOT / "host_tools" / "guest"
+SOFT_RESET_BOOT = 100
+SOFT_RESET_RAW = 101
+FIRMWARE_FILES = ("main.py", "app.py", "board.py", "console.py", "store.py", "hal_sim.py")
+
+
+def install_firmware(flash: Path, board: str) -> None:
+    """Put the firmware into an empty flash folder, as `copflow deploy` would on a board."""
+    flash.mkdir(parents=True, exist_ok=True)
+    if not (flash / "main.py").exists():
+        make_flash(flash, FIRMWARE_DIR)
+    (flash / "board.json").write_text(json.dumps({"board": board}) + "\n")
+
+
+class VirtualBoard:
+    def __init__(self, flash: Path, heap: str = "110K", board: str = "esp32",
+                 log=None):
+        self.flash = Path(flash).resolve()
+        self.heap = heap
+        self.board = board
+        self.log = log or sys.stderr
+        self.master, self.slave = pty.openpty()
+        tty.setraw(self.slave)
+        self.port = os.ttyname(self.slave)
+        self._proc: subprocess.Popen | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.boots = 0
+
+    def start(self) -> "VirtualBoard":
+        install_firmware(self.flash, self.board)
+        self._thread = threading.Thread(target=self._supervise, daemon=True)
+        self._thread.start()
+        return self
+
+    def _spawn(self, raw: bool) -> subprocess.Popen:
+        args = ["/_vboard/vboard.py"] + (["raw"] if raw else [])
+        cmd = process_command(self.flash, self.heap, args)
+        cmd[cmd.index("--"):cmd.index("--")] = ["--mount", f"{GUEST_DIR}:/_vboard"]
+        self.boots += 1
+        return subprocess.Popen(cmd, stdin=self.master, stdout=self.master, stderr=self.log,
+                                cwd=PROJECT_ROOT)
+
+    def _supervise(self) -> None:
+        raw = False
+        while not self._stop.is_set():
+            self._proc = self._spawn(raw)
+            code = self._proc.wait()
+            if self._stop.is_set():
+                break
+            if code == SOFT_RESET_BOOT:
+                raw = False
+            elif code == SOFT_RESET_RAW:
+                raw = True
+            else:
+                # Anything else is a crash or an exit: a board would reset; do the
+                # same after a pause so a crash loop cannot spin the CPU.
+                print(f"virtual board: interpreter exited with status {code}; restarting",
+                      file=self.log)
+                time.sleep(1.0)
+                raw = False
+
+    def kill(self) -> None:
+        """Cut the power: the guest dies wherever it is (for power-cut tests)."""
+        if self._proc and self._proc.poll() is None:
+            self._proc.kill()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.kill()
+        if self._thread:
+            self._thread.join(timeout=5)
+        for fd in (self.master, self.slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def __enter__(self) -> "VirtualBoard":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def default_flash_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local",
+                                                            "share")
+    return Path(base) / "copflow" / "flash"
+
+
+def fresh_flash(path: Path) -> Path:
+    if path.exists():
+        shutil.rmtree(path)
+    return path
+
+
+def check_heap(text: str) -> str:
+    units = {"K": 1024, "M": 1024 * 1024}
+    t = text.strip().upper()
+    try:
+        n = int(t[:-1]) * units[t[-1]] if t and t[-1] in units else int(t)
+    except ValueError:
+        raise CopflowError(f"--heap {text!r}: expected a size like 110K or 2M") from None
+    if not 16 * 1024 <= n <= 512 * 1024 * 1024:
+        raise CopflowError(f"--heap {text!r}: allowed 16K..512M")
+    return text
