@@ -93,6 +93,11 @@ class App:
     def request_reboot(self):
         self._reboot = True
 
+    def interrupt(self):
+        # A board raises KeyboardInterrupt to reach its REPL; the virtual board
+        # enters its REPL in place instead (docs/micropython-host.md).
+        self.hal.interrupt()
+
     # ---- the loop -------------------------------------------------------
     def slice(self):
         """One 10 ms slice: console input, and a control tick when one is due."""

@@ -92,7 +92,7 @@ class Console:
 
     # ---- input ----------------------------------------------------------
     def feed(self, byte: int):
-        """Feed one received byte; raises KeyboardInterrupt on Ctrl-C."""
+        """Feed one received byte; Ctrl-C hands the board to its REPL (app.interrupt)."""
         status = self.reader.feed(byte)
         if status == _FEED_LINE:
             line = self.reader.take()
@@ -106,7 +106,7 @@ class Console:
         elif status == _FEED_TOOLONG:
             self.write("err E_TOOLONG line longer than %d bytes\n" % MAX_LINE)
         elif status == _FEED_INTERRUPT:
-            raise KeyboardInterrupt
+            self.app.interrupt()
 
     def respond(self, raw: bytes) -> str:
         """One request line (bytes, no terminator) -> one response line (no terminator)."""

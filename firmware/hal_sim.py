@@ -37,6 +37,18 @@ class SimHal:
         self.last_output_pct = cmd.output_pct
 
     def reset(self):
-        # The virtual board restarts the interpreter when it exits with this
-        # status: a fresh heap, like a soft reset on a board.
-        sys.exit(SOFT_RESET_EXIT)
+        # The virtual board restarts the interpreter when it ends with this
+        # status: a fresh heap, like a soft reset on a board. The host's "exit"
+        # call ends it without unwinding the stack.
+        try:
+            import host
+        except ImportError:
+            sys.exit(SOFT_RESET_EXIT)
+        host.call("exit", str(SOFT_RESET_EXIT))
+
+    def interrupt(self):
+        try:
+            import vrepl
+        except ImportError:
+            raise KeyboardInterrupt
+        vrepl.interrupted()

@@ -1,14 +1,24 @@
 # Board entry point. Automatic garbage collection is switched off before any
-# import; modules are imported one at a time with a collection between them
-# (this module-level frame is small), and the loop collects between slices
-# (docs/micropython-host.md).
+# import; modules are imported one at a time with a collection between them,
+# and the loop collects between slices (docs/micropython-host.md). Keep this
+# file to plain statements: a loop or a long expression here would make the
+# module's frame too big to survive a collection on the host MicroPython.
 import gc
 
 gc.disable()
-for _name in ("core.controller", "console", "store", "app", "board"):
-    __import__(_name)
-    gc.collect()
+import core.controller  # noqa: E402, F401
+
+gc.collect()
+import console  # noqa: E402, F401
+
+gc.collect()
+import store  # noqa: E402, F401
+
+gc.collect()
 import app  # noqa: E402
+
+gc.collect()
 import board  # noqa: E402
 
+gc.collect()
 app.run(board.make_hal())

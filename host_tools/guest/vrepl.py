@@ -1,14 +1,15 @@
-# The virtual board's REPL, running inside the host MicroPython. It boots
-# /main.py as a board does; Ctrl-C drops to a friendly REPL; Ctrl-A gives the
-# raw REPL that mpremote drives (raw-paste is declined, so mpremote falls back
-# to plain raw mode); Ctrl-D soft-resets by exiting with a status the host
-# turns into a restart of the interpreter (a fresh heap, the same flash).
+# The virtual board's REPL, running inside the host MicroPython (imported by
+# vboot.py). It boots /main.py as a board does; Ctrl-C in the firmware's
+# console calls interrupted(), which runs the friendly REPL in place; Ctrl-A
+# gives the raw REPL that mpremote drives (raw-paste is declined, so mpremote
+# falls back to plain raw mode); Ctrl-D soft-resets.
 #
-# Frames stay small wherever gc.collect() runs (docs/micropython-host.md).
+# Nothing here returns or raises back into the firmware or into module-level
+# code: a soft reset ends the interpreter through the host's "exit" call and
+# the host starts a fresh one on the same flash (docs/micropython-host.md).
+# Frames stay small wherever gc.collect() runs.
 import gc
-
-gc.disable()
-import sys  # noqa: E402
+import sys
 
 SOFT_RESET_BOOT = 100  # restart and run main.py
 SOFT_RESET_RAW = 101  # restart straight into the raw REPL (mpremote's soft reset)
@@ -24,10 +25,16 @@ def write(text):
     _out.write(text)
 
 
+def exit_now(status):
+    import host
+
+    host.call("exit", str(status))
+
+
 def getc():
     data = _in.read(1)
     if not data:
-        sys.exit(0)  # the host closed the console
+        exit_now(0)  # the host closed the console
     return data[0]
 
 
@@ -35,21 +42,32 @@ def print_exception(exc):
     sys.print_exception(exc, _out)
 
 
-def run_main():
-    if "main" in sys.modules:
-        return
+def has_main():
     try:
         open("/main.py").close()
     except OSError:
-        return
+        return False
+    return True
+
+
+def run_main():
+    # Returns only if main.py stops with an error (it is printed, as a board
+    # does); a firmware that runs ends in interrupted() or a soft reset.
+    if has_main():
+        import_main()
+
+
+def import_main():
     try:
         __import__("main")
-    except KeyboardInterrupt:
-        write("Traceback (most recent call last):\r\nKeyboardInterrupt: \r\n")
-    except SystemExit:
-        raise
-    except BaseException as exc:  # noqa: B036 -- a board prints anything and goes on
+    except Exception as exc:  # noqa: BLE001 -- a board prints it and goes to the REPL
         print_exception(exc)
+
+
+def interrupted():
+    """Ctrl-C in the firmware's console: the REPL, in place, for good."""
+    write("\r\nKeyboardInterrupt: \r\n")
+    friendly_repl()
 
 
 def execute(source, raw):
@@ -64,8 +82,6 @@ def execute(source, raw):
                 write(repr(value) + "\r\n")
         else:
             exec(source, G)
-    except SystemExit:
-        raise
     except BaseException as exc:  # noqa: B036 -- the REPL reports every error
         if raw:
             write("\x04")
@@ -82,7 +98,7 @@ def raw_repl():
         if c == 4:
             if not buf:
                 write("soft reboot\r\n")
-                sys.exit(SOFT_RESET_RAW)
+                exit_now(SOFT_RESET_RAW)
             write("OK")
             if execute(bytes(buf).decode(), True):
                 write("\x04")
@@ -135,7 +151,7 @@ def friendly_repl():
         line = read_line(">>> ")
         if line is None:
             write("MPY: soft reboot\r\n")
-            sys.exit(SOFT_RESET_BOOT)
+            exit_now(SOFT_RESET_BOOT)
         if line == 1:
             raw_repl()
             continue
@@ -149,13 +165,10 @@ def friendly_repl():
         gc.collect()
 
 
-def main():
+def boot(raw):
     sys.path[:0] = ["/", "/lib"]
-    if "raw" in sys.argv[1:]:
+    if raw:
         raw_repl()
     else:
         run_main()
     friendly_repl()
-
-
-main()
