@@ -41,14 +41,14 @@ class SimHal:
         # status: a fresh heap, like a soft reset on a board. The host's "exit"
         # call ends it without unwinding the stack.
         try:
-            import host
+            import host  # pyright: ignore[reportMissingImports] -- virtual board only
         except ImportError:
             sys.exit(SOFT_RESET_EXIT)
         host.call("exit", str(SOFT_RESET_EXIT))
 
     def interrupt(self):
         try:
-            import vrepl
+            import vrepl  # pyright: ignore[reportMissingImports] -- virtual board only
         except ImportError:
             raise KeyboardInterrupt
         vrepl.interrupted()
