@@ -15,7 +15,10 @@ from core.loop import FixedRateLoop
 VERSION = "0.1.0"
 _SLICE_MS = 10  # console service interval; the control period is a multiple
 _BYTES_PER_SLICE = 64  # bounded console work per slice
-_LOW_WATER = 24 * 1024  # collect between slices below this much free heap
+# Collect between slices when less than this is free: it must cover the
+# biggest single request (a `set` validates a whole config: about 28 KB of
+# boxed floats and strings on MicroPython).
+_LOW_WATER = 48 * 1024
 
 
 class App:
@@ -30,16 +33,22 @@ class App:
         self._reboot = False
         self._boot_ms = time.ticks_ms()
         self.controller = Controller()
-        self.config_source = self._load_boot_config()
+        self.config_source = SOURCE_DEFAULTS
         self.console = Console(self, hal.console_write)
         self._ticks_per_step = 1
         self._slice = 0
         self.loop = FixedRateLoop(_SLICE_MS, time.ticks_ms, time.sleep_ms)
         self._configure_timing()
+        self._slice = self._ticks_per_step - 1  # the first slice runs a control tick
 
     # ---- configuration ------------------------------------------------
+    def load_boot_config(self):
+        """Apply the newest valid config on flash, else the backup, else keep defaults."""
+        self.config_source = self._load_boot_config()
+        self._configure_timing()
+        self._slice = self._ticks_per_step - 1
+
     def _load_boot_config(self) -> str:
-        """Newest valid config on flash, else the backup, else defaults; never raises."""
         for source, cfg in self.store.candidates():
             try:
                 self._apply_stored(cfg)
@@ -108,7 +117,8 @@ class App:
             byte = hal.console_read()
             if byte < 0:
                 break
-            console.feed(byte)
+            if console.feed(byte):
+                break  # one request per slice: a collection may run before the next
         self._slice += 1
         if self._slice >= self._ticks_per_step:
             self._slice = 0
@@ -138,9 +148,9 @@ def banner(app) -> str:
         app.version, app.board_name, app.config_source, app.controller.sticky_alarms)
 
 
-def run(hal):
-    app = App(hal)
-    hal.console_write(banner(app))
+def start(app):
+    """Announce the boot and run until a reboot is requested (main.py calls this)."""
+    app.hal.console_write(banner(app))
     serve(app)
-    hal.console_write("!reboot\n")
-    hal.reset()
+    app.hal.console_write("!reboot\n")
+    app.hal.reset()

@@ -91,8 +91,11 @@ class Console:
         self._extra = []  # lines a command sends after its response (list)
 
     # ---- input ----------------------------------------------------------
-    def feed(self, byte: int):
-        """Feed one received byte; Ctrl-C hands the board to its REPL (app.interrupt)."""
+    def feed(self, byte: int) -> bool:
+        """Feed one received byte; True when a request was answered.
+
+        Ctrl-C hands the board to its REPL (app.interrupt).
+        """
         status = self.reader.feed(byte)
         if status == _FEED_LINE:
             line = self.reader.take()
@@ -103,10 +106,13 @@ class Console:
                     self._extra = []
                     for text in extra:
                         self.write(text)
+                return True
         elif status == _FEED_TOOLONG:
             self.write("err E_TOOLONG line longer than %d bytes\n" % MAX_LINE)
+            return True
         elif status == _FEED_INTERRUPT:
             self.app.interrupt()
+        return False
 
     def respond(self, raw: bytes) -> str:
         """One request line (bytes, no terminator) -> one response line (no terminator)."""

@@ -1,8 +1,8 @@
 # Board entry point. Automatic garbage collection is switched off before any
-# import; modules are imported one at a time with a collection between them,
-# and the loop collects between slices (docs/micropython-host.md). Keep this
-# file to plain statements: a loop or a long expression here would make the
-# module's frame too big to survive a collection on the host MicroPython.
+# import, and memory is collected between boot phases and between loop slices
+# (docs/micropython-host.md). Keep this file to plain statements: a loop or a
+# long expression here would make the module's frame too big to survive a
+# collection on the host MicroPython.
 import gc
 
 gc.disable()
@@ -21,4 +21,8 @@ gc.collect()
 import board  # noqa: E402
 
 gc.collect()
-app.run(board.make_hal())
+_app = app.App(board.make_hal())
+gc.collect()
+_app.load_boot_config()
+gc.collect()
+app.start(_app)

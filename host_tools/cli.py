@@ -16,6 +16,11 @@ COMMANDS = {
     "sweep": ("sweep", "repeat the paper's flow sweep on the simulated bench"),
     "fit": ("fit", "fit COP_s(P, t) and the component curves from a CSV"),
     "sim": ("sim", "simulate the firmware core against the plant in closed loop"),
+    "board": ("board", "run a virtual bench board; prints its serial port"),
+    "console": ("console", "interactive console to a board"),
+    "param": ("param", "get, set, list, save, load or reset parameters on a board"),
+    "coeffs": ("coeffs", "push a coefficient file to a board, or pull the active set"),
+    "deploy": ("deploy", "compile and copy the firmware to a board, reboot, check it"),
 }
 
 

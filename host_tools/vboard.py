@@ -39,7 +39,7 @@ def install_firmware(flash: Path, board: str) -> None:
 
 class VirtualBoard:
     def __init__(self, flash: Path, heap: str = "110K", board: str = "esp32",
-                 log=None):
+                 log=None, restart_delay_s: float = 1.0):
         self.flash = Path(flash).resolve()
         self.heap = heap
         self.board = board
@@ -51,6 +51,7 @@ class VirtualBoard:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.boots = 0
+        self.restart_delay_s = restart_delay_s
 
     def start(self) -> "VirtualBoard":
         install_firmware(self.flash, self.board)
@@ -80,15 +81,17 @@ class VirtualBoard:
             else:
                 # Anything else is a crash or an exit: a board would reset; do the
                 # same after a pause so a crash loop cannot spin the CPU.
-                print(f"virtual board: interpreter exited with status {code}; restarting",
-                      file=self.log)
-                time.sleep(1.0)
+                if hasattr(self.log, "write"):
+                    print(f"virtual board: interpreter exited with status {code}; restarting",
+                          file=self.log, flush=True)
+                time.sleep(self.restart_delay_s)
                 raw = False
 
     def kill(self) -> None:
         """Cut the power: the guest dies wherever it is (for power-cut tests)."""
-        if self._proc and self._proc.poll() is None:
-            self._proc.kill()
+        proc = self._proc
+        if proc and proc.poll() is None:
+            proc.kill()
 
     def stop(self) -> None:
         self._stop.set()

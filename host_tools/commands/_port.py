@@ -1,0 +1,47 @@
+"""Options and set-up shared by the commands that talk to a board."""
+
+import argparse
+import contextlib
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from host_tools.errors import CopflowError
+from host_tools.link import Link
+
+
+def add_port_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--port", help="serial port or pyserial URL (/dev/ttyACM0, socket://...)")
+    group.add_argument("--virtual", action="store_true",
+                       help="start a virtual board for the duration of the command")
+    parser.add_argument("--flash", type=Path,
+                        help="with --virtual: the virtual board's flash folder (default: temporary)")
+    parser.add_argument("--timeout", type=float, default=3.0, help="response timeout, s")
+
+
+@contextlib.contextmanager
+def board_port(args: argparse.Namespace) -> Iterator[str]:
+    """The port to use: the one given, or a virtual board's that lives for the block."""
+    if not args.virtual:
+        yield args.port
+        return
+    from host_tools.vboard import VirtualBoard
+
+    with contextlib.ExitStack() as stack:
+        flash = args.flash
+        if flash is None:
+            flash = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "flash"
+        board = stack.enter_context(VirtualBoard(flash, log=sys.stderr))
+        with Link(board.port, timeout_s=10.0) as link:
+            link.wait_for("!boot", 15.0)
+        yield board.port
+
+
+@contextlib.contextmanager
+def open_link(args: argparse.Namespace, on_unsolicited=None) -> Iterator[Link]:
+    if args.timeout <= 0:
+        raise CopflowError("--timeout must be positive")
+    with board_port(args) as port, Link(port, args.timeout, on_unsolicited) as link:
+        yield link

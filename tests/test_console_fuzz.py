@@ -1,0 +1,71 @@
+"""Fuzzing the console under CPython: no input crashes it or stores an invalid config."""
+
+from console import Console
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from core import config
+from core.controller import Controller
+
+
+class App:
+    version = "0"
+    board_name = "fuzz"
+
+    def __init__(self):
+        self.controller = Controller()
+        self.latched_alarms = 0
+        self.pin = ""
+
+    def uptime_s(self):
+        return 0
+
+    def overruns(self):
+        return 0
+
+    def config_changed(self):
+        pass
+
+    def save_config(self):
+        pass
+
+    def load_config(self):
+        pass
+
+    def request_reboot(self):
+        pass
+
+    def interrupt(self):
+        raise KeyboardInterrupt
+
+
+words = st.sampled_from(["set", "get", "coeffs", "preset", "load", "mode", "out", "season",
+                         "tel", "list", "param", "lock", "unlock", "pin", "ack", "alarms",
+                         "kp", "ti_s", "period_ms", "p_min_cooling", "cooling", "a1", "c",
+                         "1e999", "nan", "-0", "-1", "0", "1e-300", "99999", "auto", "{", "}",
+                         '{"cooling":', "#t1", "#", "paper-printed", "default", "set set"])
+line = st.one_of(
+    st.binary(max_size=300),
+    st.lists(words, max_size=6).map(lambda w: " ".join(w).encode()),
+    st.lists(st.one_of(words, st.text(max_size=8).map(str)), max_size=5)
+    .map(lambda w: " ".join(w).encode("utf-8", "replace")),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(line, max_size=15))
+def test_no_input_crashes_the_console_or_stores_an_invalid_config(lines):
+    out = []
+    console = Console(App(), out.append)
+    for raw in lines:
+        raw = raw.replace(b"\x03", b"")
+        before = len(out)
+        for byte in raw + b"\n":
+            console.feed(byte)
+        sent = "".join(out[before:]).split("\n")[:-1]
+        if raw.strip(b" \r\n\t") and b"\n" not in raw:
+            responses = [s for s in sent if not s.startswith("!")]
+            assert len(responses) == 1, (raw, sent)
+            assert "E_INTERNAL" not in responses[0], responses[0]
+        # Whatever happened, the active config is a valid one.
+        config.validate(console.app.controller.config)

@@ -1,0 +1,118 @@
+"""The virtual bench board over its serial port: protocol, mpremote, power cuts, fuzzing."""
+
+import random
+import subprocess
+import sys
+import time
+
+import pytest
+
+from host_tools.link import Link
+from host_tools.vboard import VirtualBoard
+
+
+@pytest.fixture
+def board(tmp_path):
+    with VirtualBoard(tmp_path / "flash", restart_delay_s=0.05, log=sys.stderr) as b:
+        with Link(b.port, timeout_s=10.0) as link:
+            link.wait_for("!boot", 20.0)
+        yield b
+
+
+@pytest.fixture
+def link(board):
+    with Link(board.port, timeout_s=5.0) as link:
+        yield link
+
+
+def reboot_and_wait(board, link, timeout=20.0):
+    link.command("reboot")
+    return link.wait_for("!boot", timeout)
+
+
+def test_round_trips_over_pyserial(link):
+    hello = link.command("hello").fields()
+    assert hello["copflow"] and hello["proto"] == "1" and hello["board"] == "esp32"
+    assert link.command("get kp").fields()["kp"] == "0.4"
+    assert link.command("set kp 0.25").fields()["kp"] == "0.25"
+    bad = link.request("set kp 500")
+    assert not bad.ok and bad.code == "E_RANGE" and "0.0..100.0" in bad.body
+    assert link.command("get kp").fields()["kp"] == "0.25"
+    listed = link.command("list")
+    assert int(listed.fields()["n"]) == len(listed.extra) > 30
+    link.command("set period_ms 100")
+    time.sleep(0.8)  # enough ticks for missing sensors to be declared faults
+    status = link.command("status").fields()
+    assert status["state"] == "safe"  # no sensors on the virtual board until HIL
+    assert int(status["alarms"], 16) & 0x11  # T_MISSING | FLOW_MISSING
+
+
+def test_saved_config_survives_a_reboot(board, link):
+    link.command("set ti_s 42")
+    link.command("save")
+    boot = reboot_and_wait(board, link)
+    assert "config=current" in boot
+    assert link.command("get ti_s").fields()["ti_s"] == "42"
+
+
+def test_garbage_does_not_crash_the_console(link):
+    rng = random.Random(1234)
+    for _ in range(30):
+        junk = bytes(rng.choice([rng.randrange(0, 256), 10, 32, 35]) for _ in range(120))
+        link.write_raw(junk.replace(b"\x03", b"x").replace(b"\x01", b"x") + b"\n")
+    link.write_raw(b"x" * 5000 + b"\n" + b"1e999\n-0\nnan\n\n\x00\x00\n")
+    time.sleep(0.5)
+    assert link.command("hello", timeout_s=10.0).fields()["proto"] == "1"
+
+
+def mpremote(port, *args):
+    return subprocess.run([sys.executable, "-m", "mpremote", "connect", port, *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_mpremote_fs_ls_cp_and_exec(board, tmp_path):
+    listing = mpremote(board.port, "fs", "ls")
+    assert listing.returncode == 0, listing.stderr
+    assert "main.py" in listing.stdout and "core/" in listing.stdout
+    src = tmp_path / "note.txt"
+    src.write_text("copied by mpremote\n")
+    cp = mpremote(board.port, "fs", "cp", str(src), ":note.txt")
+    assert cp.returncode == 0, cp.stderr
+    assert (board.flash / "note.txt").read_text() == "copied by mpremote\n"
+    ex = mpremote(board.port, "exec", "import os; print(sorted(os.listdir('/'))[:3], 6 * 7)")
+    assert ex.returncode == 0, ex.stderr
+    assert "42" in ex.stdout
+
+
+def test_power_cut_during_save_never_loses_the_config(board, link):
+    rng = random.Random(7)
+    link.command("set ti_s 10")
+    link.command("save")
+    old = "10"
+    for i in range(12):
+        new = str(11 + i)
+        link.command(f"set ti_s {new}")
+        link.write_raw(b"save\n")
+        time.sleep(rng.uniform(0.0, 0.03))
+        board.kill()
+        boot = link.wait_for("!boot", 20.0)
+        assert "config=defaults" not in boot, boot
+        value = link.command("get ti_s").fields()["ti_s"]
+        assert value in (old, new), (i, value, boot)
+        old = value
+
+
+def test_board_command_prints_the_port_first(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "host_tools.cli", "board", "--flash",
+                             str(tmp_path / "flash"), "--board", "rp2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        port = proc.stdout.readline().strip()
+        assert port.startswith("/dev/")
+        with Link(port, timeout_s=10.0) as link:
+            link.wait_for("!boot", 20.0)
+            assert link.command("hello").fields()["board"] == "rp2"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert proc.returncode == 0
