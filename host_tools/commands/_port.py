@@ -17,7 +17,7 @@ def add_port_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--virtual", action="store_true",
                        help="start a virtual board for the duration of the command")
     parser.add_argument("--flash", type=Path,
-                        help="with --virtual: the virtual board's flash folder (default: temporary)")
+                        help="with --virtual: its flash folder (default: temporary)")
     parser.add_argument("--timeout", type=float, default=3.0, help="response timeout, s")
 
 

@@ -11,8 +11,10 @@ from host_tools.vboard import VirtualBoard, check_heap, default_flash_dir
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flash", type=Path, default=None,
-                        help="flash folder; kept across runs (default: ~/.local/share/copflow/flash)")
-    parser.add_argument("--heap", default="110K", help="MicroPython heap (default 110K, ESP32-size)")
+                        help="flash folder, kept across runs "
+                             "(default: ~/.local/share/copflow/flash)")
+    parser.add_argument("--heap", default="110K",
+                        help="MicroPython heap (default 110K, ESP32-size)")
     parser.add_argument("--board", choices=("esp32", "rp2"), default="esp32",
                         help="board profile the firmware sees")
 

@@ -1,4 +1,4 @@
-"""`copflow console`: an interactive console to a board (history, a status line, readable errors)."""
+"""`copflow console`: an interactive console to a board (history, status line, clear errors)."""
 
 import argparse
 import os
