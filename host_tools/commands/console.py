@@ -9,26 +9,43 @@ from pathlib import Path
 from host_tools.commands._port import add_port_arguments, open_link
 from host_tools.errors import CopflowError
 from host_tools.link import Link
+from host_tools.paths import import_firmware
 
 HELP = """Requests go to the board as typed (docs/protocol.md), for example:
   status | get kp | set kp 0.5 | list | coeffs | coeffs preset paper-corrected
   mode auto | out 40 | season heating | alarms | ack | save | reboot
 Local commands:  watch (live status, Ctrl-C to stop) | help | quit"""
 
-STATUS_KEYS = ("mode", "state", "season", "t_in_c", "flow_pct", "flow_sp_pct", "output_pct",
-               "alarms")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_port_arguments(parser)
 
 
+def _num(text: str | None) -> str:
+    try:
+        return f"{float(text):.1f}"  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "-"
+
+
+def alarm_names(mask_hex: str) -> str:
+    import_firmware()
+    from core import alarms
+
+    try:
+        names = alarms.names(int(mask_hex, 16))
+    except ValueError:
+        return mask_hex
+    return " ".join(names) if names else "none"
+
+
 def status_line(link: Link) -> str:
     f = link.command("status").fields()
-    alarms = f.get("alarms", "0")
-    return (f"[{f.get('mode')}/{f.get('state')} {f.get('season')}  t_in {f.get('t_in_c')} C  "
-            f"flow {f.get('flow_pct')} % (sp {f.get('flow_sp_pct')})  out {f.get('output_pct')} %"
-            f"  alarms {'none' if alarms == '0' else alarms}]")
+    season = f.get("season", "?").replace("?", "unknown")
+    return (f"[{f.get('mode')}/{f.get('state')}  season {season}  t_in {_num(f.get('t_in_c'))} C"
+            f"  flow {_num(f.get('flow_pct'))} % (sp {_num(f.get('flow_sp_pct'))} %)"
+            f"  out {_num(f.get('output_pct'))} %  alarms: {alarm_names(f.get('alarms', '0'))}]")
 
 
 def show(response) -> str:
