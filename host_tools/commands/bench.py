@@ -12,6 +12,7 @@ from host_tools.micropython import make_flash, run_micropython
 from host_tools.paths import PROJECT_ROOT, import_firmware
 
 GUEST_BENCH = PROJECT_ROOT / "host_tools" / "guest" / "bench_tick.py"
+GUEST_CONSOLE_BENCH = PROJECT_ROOT / "host_tools" / "guest" / "bench_console.py"
 MARKER = "BENCH-RESULT "
 
 
@@ -21,12 +22,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="MicroPython heap (default 110K, an ESP32-sized heap)")
     parser.add_argument("--batches", type=int, default=400,
                         help="MicroPython ticks run = 50 x this (default 400: 20,000 ticks)")
+    parser.add_argument("--console", action="store_true",
+                        help="also measure the console: cost on MicroPython, get round trip "
+                             "through a virtual board")
 
 
-def bench_micropython(heap: str, batches: int) -> dict:
+def bench_micropython(heap: str, batches: int, script: Path = GUEST_BENCH) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        flash = make_flash(Path(tmp), extra={"bench_tick.py": GUEST_BENCH})
-        result = run_micropython(["/bench_tick.py", str(batches)], flash, heap=heap,
+        flash = make_flash(Path(tmp), extra={script.name: script})
+        result = run_micropython([f"/{script.name}", str(batches)], flash, heap=heap,
                                  timeout_s=600)
     for line in result.stdout.splitlines():
         if line.startswith(MARKER):
@@ -56,12 +60,38 @@ def bench_cpython(ticks: int = 50_000) -> dict:
             "ticks_cpython": ticks}
 
 
+def bench_link(requests: int = 300) -> dict:
+    """Round trip of `get kp` through a virtual board's pty, as a host tool sees it."""
+    import subprocess
+
+    from host_tools.link import Link
+    from host_tools.vboard import VirtualBoard
+
+    with tempfile.TemporaryDirectory() as tmp, \
+            VirtualBoard(Path(tmp) / "flash", log=subprocess.DEVNULL) as board, \
+            Link(board.port, timeout_s=10.0) as link:
+        link.wait_for("!boot", 20.0)
+        samples = []
+        for _ in range(requests):
+            t0 = time.perf_counter()
+            link.command("get kp")
+            samples.append((time.perf_counter() - t0) * 1000.0)
+    samples.sort()
+    return {"get_rtt_ms_median": statistics.median(samples),
+            "get_rtt_ms_p95": samples[int(len(samples) * 0.95)],
+            "get_rtt_ms_max": samples[-1]}
+
+
 def run(args: argparse.Namespace) -> int:
     if args.batches < 1:
         raise CopflowError("--batches must be at least 1")
     mp = bench_micropython(args.heap, args.batches)
     cp = bench_cpython()
     result = {**mp, **cp, "heap": args.heap}
+    if args.console:
+        # Time, not memory, is measured here: a roomy heap keeps collections out of it.
+        result.update(bench_micropython("2M", 1, GUEST_CONSOLE_BENCH))
+        result.update(bench_link())
     if args.json:
         print(json.dumps(result, indent=2, sort_keys=True))
         return 0
@@ -73,4 +103,12 @@ def run(args: argparse.Namespace) -> int:
           f"{mp['heap_live_end_bytes']} bytes ({growth:+d})")
     print(f"  longest collection  {mp['gc_pause_us_max']} us")
     print(f"control tick, CPython: median {cp['tick_us_cpython']:.2f} us")
+    if args.console:
+        print(f"console on MicroPython: get {result['console_get_us_micropython']} us, "
+              f"status {result['console_status_us_micropython']} us, "
+              f"set {result['console_set_us_micropython']} us, "
+              f"{result['console_feed_byte_us_micropython']:.1f} us per byte received")
+        print(f"get round trip through the virtual board: median "
+              f"{result['get_rtt_ms_median']:.1f} ms, p95 {result['get_rtt_ms_p95']:.1f} ms, "
+              f"max {result['get_rtt_ms_max']:.1f} ms")
     return 0
