@@ -116,3 +116,21 @@ def test_board_command_prints_the_port_first(tmp_path):
         proc.terminate()
         proc.wait(timeout=10)
     assert proc.returncode == 0
+
+
+def test_deploy_then_reboot_answers_hello_with_the_deployed_version(board):
+    from host_tools import __version__
+
+    result = subprocess.run([sys.executable, "-m", "host_tools.cli", "deploy", "--port",
+                             board.port, "--board", "rp2"],
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert (board.flash / "core" / "controller.mpy").exists()
+    assert not (board.flash / "core" / "controller.py").exists()
+    assert (board.flash / "main.py").exists()
+    with Link(board.port, timeout_s=10.0) as link:
+        link.command("reboot")
+        boot = link.wait_for("!boot", 20.0)
+        hello = link.command("hello").fields()
+    assert f"copflow={__version__}" in boot
+    assert hello["copflow"] == __version__ and hello["board"] == "rp2"
