@@ -27,7 +27,7 @@ def timed(console, raw, n):
 
 def feed_cost(console, n):
     t0 = time.ticks_us()
-    for i in range(n):
+    for _ in range(n):
         console.reader.feed(97)
         if console.reader.n > 100:
             console.reader.n = 0
