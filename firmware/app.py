@@ -5,12 +5,11 @@ import gc
 import time
 
 from console import Console
-from store import SOURCE_CURRENT, SOURCE_DEFAULTS, ConfigStore, StoreError
-
 from core import alarms
 from core import config as config_mod
 from core.controller import Controller
 from core.loop import FixedRateLoop
+from store import SOURCE_CURRENT, SOURCE_DEFAULTS, ConfigStore, StoreError
 
 VERSION = "0.1.0"
 _SLICE_MS = 10  # console service interval; the control period is a multiple

@@ -1,43 +1,11 @@
 """Fuzzing the console under CPython: no input crashes it or stores an invalid config."""
 
-from console import Console
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from console import Console
 from core import config
-from core.controller import Controller
-
-
-class App:
-    version = "0"
-    board_name = "fuzz"
-
-    def __init__(self):
-        self.controller = Controller()
-        self.latched_alarms = 0
-        self.pin = ""
-
-    def uptime_s(self):
-        return 0
-
-    def overruns(self):
-        return 0
-
-    def config_changed(self):
-        pass
-
-    def save_config(self):
-        pass
-
-    def load_config(self):
-        pass
-
-    def request_reboot(self):
-        pass
-
-    def interrupt(self):
-        raise KeyboardInterrupt
-
+from fakeapp import FakeApp
 
 words = st.sampled_from(["set", "get", "coeffs", "preset", "load", "mode", "out", "season",
                          "tel", "list", "param", "lock", "unlock", "pin", "ack", "alarms",
@@ -56,7 +24,7 @@ line = st.one_of(
 @given(st.lists(line, max_size=15))
 def test_no_input_crashes_the_console_or_stores_an_invalid_config(lines):
     out = []
-    console = Console(App(), out.append)
+    console = Console(FakeApp(), out.append)
     for raw in lines:
         raw = raw.replace(b"\x03", b"")
         before = len(out)

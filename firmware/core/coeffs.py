@@ -74,8 +74,8 @@ def season_to_dict(model: SeasonModel) -> dict:
     }
 
 
-def local_maxima(model: SeasonModel, t: float):
-    """Stationary points of COP_s(., t) with negative curvature (any P)."""
+def stationary_points(model: SeasonModel, t: float) -> list:
+    """Real roots of dCOP/dP at temperature t (any P)."""
     a1 = model.a1 + model.b1 * t
     a2 = model.a2 + model.b2 * t
     a3 = model.a3 + model.b3 * t
@@ -89,7 +89,12 @@ def local_maxima(model: SeasonModel, t: float):
             s = sqrt(disc)
             roots.append((-2.0 * a2 + s) / (6.0 * a3))
             roots.append((-2.0 * a2 - s) / (6.0 * a3))
-    return [p for p in roots if model.curvature(p, t) < 0.0]
+    return roots
+
+
+def local_maxima(model: SeasonModel, t: float):
+    """Stationary points of COP_s(., t) with negative curvature (any P)."""
+    return [p for p in stationary_points(model, t) if model.curvature(p, t) < 0.0]
 
 
 def validate_season(season, model, p_min, p_max, cop_min, cop_max) -> None:
@@ -147,19 +152,7 @@ def validate_season(season, model, p_min, p_max, cop_min, cop_max) -> None:
 
 
 def _extreme_candidates(model, t, p_lo, p_hi):
-    a1 = model.a1 + model.b1 * t
-    a2 = model.a2 + model.b2 * t
-    a3 = model.a3 + model.b3 * t
-    out = [p_lo, p_hi]
-    if a3 == 0.0:
-        if a2 != 0.0:
-            out.append(-a1 / (2.0 * a2))
-    else:
-        disc = 4.0 * a2 * a2 - 12.0 * a3 * a1
-        if disc >= 0.0:
-            s = sqrt(disc)
-            out.append((-2.0 * a2 + s) / (6.0 * a3))
-            out.append((-2.0 * a2 - s) / (6.0 * a3))
+    out = [p_lo, p_hi] + stationary_points(model, t)
     return [p for p in out if p_lo <= p <= p_hi]
 
 
