@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from host_tools.paths import import_firmware
+from host_tools.plant.plant import Plant
 
 SEASON_ALIASES = {"summer": "cooling", "winter": "heating", "cooling": "cooling",
                   "heating": "heating"}
@@ -66,24 +67,38 @@ class SimResult:
         }
 
 
-def controller_config(plant, season: str, dt_s: float, coeffs: dict | None) -> dict:
-    """The firmware config for a simulated plant: defaults, the plant's period and actuator."""
+def controller_config(plant, dt_s: float, coeffs: dict | None) -> dict:
+    """The firmware config a commissioning engineer would set for this plant.
+
+    Defaults, plus what is known about the installation: the tick period, the
+    design flow, and the actuator's characteristic (kind, flow at full output,
+    valve authority) for the feed-forward.
+    """
     import_firmware()
     from core import config as config_mod
+    from host_tools.plant import physics
 
     cfg = config_mod.defaults()
     params = cfg["params"]
     params["period_ms"] = max(50, int(round(dt_s * 1000)))
     params["design_flow_m3h"] = plant.design_flow_m3h
-    params["actuator"] = plant.actuator_characteristic
-    params["ff_full_flow_pct"] = plant.full_flow_percent(plant.bench_t_river_c)
+    params["ff_full_flow_pct"] = plant.max_flow_percent()
+    a = plant.pp.actuator
+    if plant.kind == "vfd":
+        params["actuator"] = "vfd"
+        params["ff_min_output_pct"] = a.vfd_min_speed_pct
+    else:
+        params["actuator"] = "valve_linear" if a.valve_characteristic == "linear" else "valve_eqp"
+        k_valve = physics.valve_head_coeff(a, 1.0)
+        params["valve_authority"] = k_valve / (k_valve + plant.k_loop)
+        params["valve_rangeability"] = a.valve_rangeability
     if coeffs is not None:
         cfg["coeffs"] = config_mod.merge_coeffs(cfg["coeffs"], coeffs)
     return cfg
 
 
 def run_season(
-    make_plant: Callable[[], object],
+    make_plant: Callable[[], Plant],
     season: str,
     hours: float,
     dt_s: float = 1.0,
@@ -105,9 +120,10 @@ def run_season(
     steps = max(1, int(round(hours * 3600.0 / dt_s)))
     t0 = river(0.0)
 
-    ctrl = Controller(controller_config(plant, season, dt_s, coeffs))
+    ctrl = Controller(controller_config(plant, dt_s, coeffs))
     base_out = baseline.output_for_flow_percent(100.0, t0)
     start_out = base_out
+    ctrl.preset_output(start_out)  # the pump is already running at design flow
     plant.reset(start_out, t0)
     oracle.reset(oracle.optimum(t0).output_percent, t0)
     baseline.reset(base_out, t0)

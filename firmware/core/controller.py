@@ -34,7 +34,10 @@ class Measurements:
     def __init__(self):
         self.t_in_c = None
         self.flow_m3h = None
-        self.unit_running = None  # True/False; None: no input wired, assume running
+        # The unit's demand for source water (its run/demand contact): True/False;
+        # None: no input wired, assume demand. A unit stopped by its own trip
+        # still demands water, so the loop keeps flowing for its restart.
+        self.unit_running = None
         self.unit_mode = UNIT_MODE_NONE
 
 
@@ -132,6 +135,15 @@ class Controller:
         if merge and isinstance(data, dict):
             data = config_mod.merge_coeffs(self.config["coeffs"], data)
         self.apply_config({"params": self.config["params"], "coeffs": data})
+
+    def preset_output(self, output_pct: float):
+        """Start from a known actuator position (read back from a VFD, or a valve's last
+        position) instead of from zero: the first ticks then move the output bumplessly."""
+        value = as_number(output_pct)
+        if value is None or not 0.0 <= value <= 100.0:
+            raise ValueError("output_pct must be within 0..100, got %r" % output_pct)
+        self._out.force(value)
+        self._pi.track(value)
 
     def model(self, season: int):
         return self._models["cooling" if season == SEASON_COOLING else "heating"]

@@ -1,0 +1,1 @@
+"""The simulated source loop: PE coil in a river, pipes, pump and valve or VFD, heat pump unit."""
