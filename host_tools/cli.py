@@ -14,6 +14,7 @@ COMMANDS = {
     "bench": ("bench", "measure tick cost and allocation on MicroPython and CPython"),
     "presets": ("presets", "list the shipped coefficient presets and check them"),
     "sweep": ("sweep", "repeat the paper's flow sweep on the simulated bench"),
+    "fit": ("fit", "fit COP_s(P, t) and the component curves from a CSV"),
     "sim": ("sim", "simulate the firmware core against the plant in closed loop"),
     "board": ("board", "run a virtual bench board; prints its serial port"),
     "console": ("console", "interactive console to a board"),

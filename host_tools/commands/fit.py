@@ -1,0 +1,100 @@
+"""`copflow fit`: fit COP_s(P, t) and the component curves from a sweep or bench CSV."""
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from host_tools.errors import CopflowError
+from host_tools.fitting import (
+    SEASON_ALIASES,
+    coefficient_set,
+    fit_components,
+    fit_cop,
+    read_csv,
+    require,
+)
+from host_tools.paths import import_firmware
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("csv", type=Path, help="data: columns flow_percent, t_in_c, cop_s, ...")
+    parser.add_argument("--season", required=True, choices=tuple(SEASON_ALIASES))
+    parser.add_argument("--form", choices=("paper", "general"), default="paper")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("-o", "--output", type=Path, help="write a coefficient file (JSON)")
+    parser.add_argument("--force", action="store_true",
+                        help="write the file even if the set fails validation")
+
+
+def validate(season: str, entry: dict) -> tuple[bool, str | None, float, float]:
+    import_firmware()
+    from core import coeffs, config
+
+    params = config.default_params()
+    model = coeffs.parse_season(season, entry)
+    lo, hi = model.effective_range(params[f"p_min_{season}"], params[f"p_max_{season}"])
+    p_opt = model.optimum(model.t_ref, lo, hi) if lo < hi else float("nan")
+    cop_opt = model.cop(p_opt, model.t_ref) if lo < hi else float("nan")
+    try:
+        coeffs.validate_season(season, model, params[f"p_min_{season}"],
+                               params[f"p_max_{season}"], params["cop_min"], params["cop_max"])
+    except coeffs.CoeffError as exc:
+        return False, str(exc), p_opt, cop_opt
+    return True, None, p_opt, cop_opt
+
+
+def write_file(path: Path, season: str, entry: dict, source: str) -> None:
+    doc: dict = {"format": "copflow-coeffs/1", "name": path.stem, "source": source}
+    if path.exists():
+        try:
+            old = json.loads(path.read_text())
+            if isinstance(old, dict) and old.get("format") == "copflow-coeffs/1":
+                doc.update({k: v for k, v in old.items() if k in ("cooling", "heating")})
+        except (OSError, json.JSONDecodeError):
+            pass  # not ours: replaced
+    doc[season] = entry
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def run(args: argparse.Namespace) -> int:
+    season = SEASON_ALIASES[args.season]
+    data, skipped = read_csv(args.csv, season)
+    require(data, args.csv, "flow_percent", "t_in_c", "cop_s")
+    fit = fit_cop(data, args.form)
+    entry = coefficient_set(fit, data)
+    valid, error, p_opt, cop_opt = validate(season, entry)
+    components = fit_components(data)
+    if args.output:
+        if not valid and not args.force:
+            raise CopflowError(f"not writing {args.output}: {error} (--force to write anyway)")
+        write_file(args.output, season, entry, f"copflow fit {args.csv.name} --form {args.form}")
+    result = {
+        "season": season, "form": args.form, "n": fit.n, "skipped_tripped": skipped,
+        "coefficients": {"a": entry["a"], "b": entry["b"], "c": entry["c"]},
+        "r2": fit.r2, "rmse": fit.rmse, "optimum_percent": p_opt, "cop_at_optimum": cop_opt,
+        "t_ref": entry["t_ref"], "valid": valid, "validity_error": error, "notes": fit.notes,
+        "components": {k: {"coefficients": v.coefficients, "r2": v.r2, "n": v.n}
+                       for k, v in components.items()},
+        "output_file": str(args.output) if args.output else None,
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"{season}, {args.form} form, {fit.n} points ({skipped} tripped skipped)")
+    for k, v in fit.coefficients.items():
+        print(f"  {k:<3} = {v: .6g}")
+    print(f"  R^2 = {fit.r2:.4f}, RMSE = {fit.rmse:.4g}")
+    print(f"  optimum at t_ref {entry['t_ref']:.2f} degC: P* = {p_opt:.1f} %, "
+          f"COP_s = {cop_opt:.3f}")
+    print(f"  validation: {'valid' if valid else error}")
+    for note in fit.notes:
+        print(f"  note: {note}")
+    for name, comp in components.items():
+        terms = ", ".join(f"{k}={v:.4g}" for k, v in comp.coefficients.items())
+        print(f"  {name}: {terms} (R^2 {comp.r2:.4f})")
+    if args.output:
+        print(f"wrote {args.output}")
+    return 0
