@@ -39,12 +39,16 @@ def read_csv(path: Path, season: str | None = None) -> tuple[dict[str, np.ndarra
     except OSError as exc:
         raise CopflowError(f"{path}: cannot read ({exc.strerror})") from None
     with f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if not header:
-            raise CopflowError(f"{path}: empty file")
-        header = [h.strip() for h in header]
-        rows = list(reader)
+        text = f.read()
+    fast = _numeric_only(text)
+    if fast is not None:
+        return fast, 0
+    reader = csv.reader(text.splitlines())
+    header = next(reader, None)
+    if not header:
+        raise CopflowError(f"{path}: empty file")
+    header = [h.strip() for h in header]
+    rows = list(reader)
     index = {name: i for i, name in enumerate(header)}
     wanted = [h for h in header if h not in ("season", "trip")]
     data: dict[str, list[float]] = {h: [] for h in wanted}
@@ -71,6 +75,26 @@ def read_csv(path: Path, season: str | None = None) -> tuple[dict[str, np.ndarra
                 raise CopflowError(f"{path}: row {row_no}, column {h}: {text!r} is not finite")
             data[h].append(value)
     return {h: np.asarray(v) for h, v in data.items()}, skipped
+
+
+def _numeric_only(text: str) -> dict[str, np.ndarray] | None:
+    """All-numeric CSVs parse in one numpy call (a million rows in well under a second).
+
+    Anything irregular returns None, and the row-by-row reader then finds and names it.
+    """
+    head, _, body = text.partition("\n")
+    names = [h.strip() for h in head.split(",")]
+    if not body.strip() or {"season", "trip"} & set(names) or "" in names:
+        return None
+    lines = body.count("\n") + (0 if body.endswith("\n") else 1)
+    try:
+        values = np.array(body.replace("\n", ",").rstrip(",").split(","), dtype=float)
+    except ValueError:
+        return None
+    if values.size != lines * len(names) or not np.all(np.isfinite(values)):
+        return None
+    table = values.reshape(lines, len(names))
+    return {name: table[:, i].copy() for i, name in enumerate(names)}
 
 
 def require(data: dict[str, np.ndarray], path: Path, *columns: str) -> None:

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
                                 progress=lambda done, total: bar.update(done))
     summary = result.summary()
     if args.out:
-        write_outputs(args.out, result, pp, season)
+        write_outputs(args.out, result, pp, season, coeffs)
         summary["out"] = str(args.out)
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_outputs(out: Path, result, pp, season: str) -> None:
+def write_outputs(out: Path, result, pp, season: str, coeffs: dict | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     keys = list(result.series)
     with open(out / "timeseries.csv", "w", newline="") as f:
@@ -77,4 +77,4 @@ def write_outputs(out: Path, result, pp, season: str) -> None:
     from host_tools import plots
 
     plots.time_series(result, out / "timeseries.png")
-    plots.cop_curve(pp, season, out / "cop_vs_flow.png")
+    plots.cop_curve(pp, season, out / "cop_vs_flow.png", coeffs)

@@ -5,6 +5,7 @@ temperature <-> unit heat flow) and tabulated over flow for each river
 temperature, so the per-second simulation and the oracle only interpolate.
 """
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from math import isnan
 
@@ -77,6 +78,8 @@ class Plant:
             pp.unit.design_flow_m3h ** 2)
         self.k_loop = pp.pipe.k_fixed_m_per_m3h2 + k_unit  # everything but the valve
         self._tables: dict[float, dict[str, np.ndarray]] = {}
+        self._lists: dict[float, dict[str, list[float]]] = {}
+        self._outputs: dict[float, float] = {}
         self._optima: dict[float, OperatingPoint] = {}
         self.rng = np.random.default_rng(int(pp.sensors.seed))
         self.faults: dict[str, tuple[str, float | None]] = {}
@@ -99,7 +102,18 @@ class Plant:
         return 100.0 * self.flow_for_output(100.0) / self.design_flow_m3h
 
     def output_for_flow_percent(self, p: float, t_river_c: float | None = None) -> float:
-        """Inverse of flow_for_output by bisection (the characteristic is monotonic)."""
+        """Inverse of flow_for_output by bisection (the characteristic is monotonic).
+
+        The hydraulics do not depend on temperature, so results are memoised by flow."""
+        hit = self._outputs.get(p)
+        if hit is not None:
+            return hit
+        out = self._invert(p)
+        if len(self._outputs) < 100000:
+            self._outputs[p] = out
+        return out
+
+    def _invert(self, p: float) -> float:
         target = p / 100.0 * self.design_flow_m3h
         lo, hi = 0.0, 100.0
         if target >= self.flow_for_output(100.0):
@@ -158,19 +172,26 @@ class Plant:
         cols["pct"] = grid
         cols["cop"] = cols["q"] / (cols["w_hp"] + cols["w_pump"])
         self._tables[key] = cols
+        # Plain lists for the per-step interpolation: numpy scalar calls cost
+        # microseconds each, bisect on a list does not.
+        self._lists[key] = {k: v.tolist() for k, v in cols.items()}
         return cols
 
     def steady_state_at_flow_percent(self, p: float, t_river_c: float,
                                      output_percent: float | None = None) -> OperatingPoint:
-        tab = self.table(t_river_c)
+        key = round(t_river_c, 2)
+        if key not in self._lists:
+            self.table(key)
+        tab = self._lists[key]
         grid = tab["pct"]
-        p = float(min(max(p, grid[0]), grid[-1]))
-        i = int(min(np.searchsorted(grid, p), len(grid) - 1))
+        p = min(max(p, grid[0]), grid[-1])
+        i = min(bisect_left(grid, p), len(grid) - 1)
         j = max(i - 1, 0)
         w = 0.0 if i == j else (p - grid[j]) / (grid[i] - grid[j])
 
         def val(name: str) -> float:
-            return float(tab[name][j] * (1 - w) + tab[name][i] * w)
+            col = tab[name]
+            return col[j] * (1 - w) + col[i] * w
 
         trip_code = int(tab["trip"][j if w < 0.5 else i])
         trip = (None, "head_pressure", "freeze")[trip_code]
