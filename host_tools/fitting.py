@@ -135,10 +135,10 @@ def least_squares(y: np.ndarray, columns: dict[str, np.ndarray], what: str) -> L
                      math.sqrt(ss_res / n), n)
 
 
-def fit_cop(data: dict[str, np.ndarray], form: str) -> LinearFit:
-    p, t, cop = data["flow_percent"], data["t_in_c"], data["cop_s"]
+def fit_cop(data: dict[str, np.ndarray], form: str, temp_column: str = "t_in_c") -> LinearFit:
+    p, t, cop = data["flow_percent"], data[temp_column], data["cop_s"]
     if np.any(np.abs(t) < 0.5):
-        raise CopflowError("t_in_c within 0.5 degC of 0: the c/t term is singular there")
+        raise CopflowError(f"{temp_column} within 0.5 degC of 0: the c/t term is singular there")
     cols = {"a0": np.ones_like(p), "a1": p, "a2": p * p}
     notes = []
     if form == "general":
@@ -159,9 +159,10 @@ def fit_cop(data: dict[str, np.ndarray], form: str) -> LinearFit:
     return result
 
 
-def coefficient_set(fit: LinearFit, data: dict[str, np.ndarray]) -> dict:
+def coefficient_set(fit: LinearFit, data: dict[str, np.ndarray],
+                    temp_column: str = "t_in_c") -> dict:
     c = fit.coefficients
-    p, t = data["flow_percent"], data["t_in_c"]
+    p, t = data["flow_percent"], data[temp_column]
     return {
         "a": [c.get(f"a{i}", 0.0) for i in range(4)],
         "b": [c.get(f"b{i}", 0.0) for i in range(4)],

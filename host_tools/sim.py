@@ -76,7 +76,6 @@ def controller_config(plant, dt_s: float, coeffs: dict | None) -> dict:
     """
     import_firmware()
     from core import config as config_mod
-    from host_tools.plant import physics
 
     cfg = config_mod.defaults()
     params = cfg["params"]
@@ -89,8 +88,7 @@ def controller_config(plant, dt_s: float, coeffs: dict | None) -> dict:
         params["ff_min_output_pct"] = a.vfd_min_speed_pct
     else:
         params["actuator"] = "valve_linear" if a.valve_characteristic == "linear" else "valve_eqp"
-        k_valve = physics.valve_head_coeff(a, 1.0)
-        params["valve_authority"] = k_valve / (k_valve + plant.k_loop)
+        params["valve_authority"] = plant.valve_authority
         params["valve_rangeability"] = a.valve_rangeability
     if coeffs is not None:
         cfg["coeffs"] = config_mod.merge_coeffs(cfg["coeffs"], coeffs)
@@ -147,7 +145,9 @@ def run_season(
             m = plant.measure()
             meas.t_in_c = m.t_in_c
             meas.flow_m3h = m.flow_m3h
-            meas.unit_running = m.unit_running
+            # The controller's input is the unit's call for water (its demand
+            # contact), which stays on while the compressor is locked out.
+            meas.unit_running = bool(m.unit_mode)
             meas.unit_mode = mode_input
             cmd = ctrl.step(now_ms)
             now_ms = (now_ms + period_ms) & 0x3FFFFFFF

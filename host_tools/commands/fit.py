@@ -23,6 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--form", choices=("paper", "general"), default="paper")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("-o", "--output", type=Path, help="write a coefficient file (JSON)")
+    parser.add_argument("--temp-column", default="t_in_c", choices=("t_in_c", "t_river_c"),
+                        help="temperature the model uses (default t_in_c, as the paper; "
+                             "t_river_c for a simulated sweep, where the inlet temperature "
+                             "also moves with flow)")
     parser.add_argument("--force", action="store_true",
                         help="write the file even if the set fails validation")
 
@@ -62,9 +66,9 @@ def write_file(path: Path, season: str, entry: dict, source: str) -> None:
 def run(args: argparse.Namespace) -> int:
     season = SEASON_ALIASES[args.season]
     data, skipped = read_csv(args.csv, season)
-    require(data, args.csv, "flow_percent", "t_in_c", "cop_s")
-    fit = fit_cop(data, args.form)
-    entry = coefficient_set(fit, data)
+    require(data, args.csv, "flow_percent", args.temp_column, "cop_s")
+    fit = fit_cop(data, args.form, args.temp_column)
+    entry = coefficient_set(fit, data, args.temp_column)
     valid, error, p_opt, cop_opt = validate(season, entry)
     components = fit_components(data)
     if args.output:
