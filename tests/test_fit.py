@@ -141,3 +141,13 @@ def test_tuning_loop_closes_on_the_default_plant(tmp_path, capsys):
         result = json.loads(capsys.readouterr().out)
         assert result["ratio_to_oracle"] >= 0.99, result
         assert result["cop_s"] > result["baseline_cop_s"], result
+
+
+@pytest.mark.parametrize("season", ["summer", "winter"])
+def test_shipped_examples_fit_to_a_valid_set(season, capsys):
+    from host_tools.paths import DATA_DIR
+
+    path = DATA_DIR / f"example-sweep-{season}.csv"
+    assert main(["fit", str(path), "--season", season, "--temp-column", "t_river_c",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["valid"]
