@@ -16,9 +16,6 @@ import numpy as np
 
 from host_tools.errors import CopflowError
 
-SEASON_ALIASES = {"summer": "cooling", "winter": "heating", "cooling": "cooling",
-                  "heating": "heating"}
-
 
 @dataclass
 class LinearFit:

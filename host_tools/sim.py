@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 
 from host_tools.paths import import_firmware
 from host_tools.plant.plant import Plant
+from host_tools.seasons import SEASON_ALIASES
 
-SEASON_ALIASES = {"summer": "cooling", "winter": "heating", "cooling": "cooling",
-                  "heating": "heating"}
 UNIT_MODE_INPUT = {"cooling": 1, "heating": 2}
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from host_tools.errors import CopflowError
 from host_tools.fitting import (
-    SEASON_ALIASES,
     coefficient_set,
     fit_components,
     fit_cop,
@@ -15,6 +14,7 @@ from host_tools.fitting import (
     require,
 )
 from host_tools.paths import import_firmware
+from host_tools.seasons import SEASON_ALIASES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from host_tools.errors import CopflowError
 from host_tools.progress import Progress
+from host_tools.seasons import SEASON_ALIASES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0.05 <= args.dt <= 600:
         raise CopflowError("--dt must be in 0.05..600 s")
     pp = params.load(args.plant)
-    season = sim.SEASON_ALIASES[args.season]
+    season = SEASON_ALIASES[args.season]
     coeffs = load_coeffs(args.coeffs) if args.coeffs else None
     profile = river.Series(args.river) if args.river else None
     with Progress(int(args.hours * 3600 / args.dt), f"sim {season}") as bar:

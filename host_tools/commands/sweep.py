@@ -72,7 +72,8 @@ def _trip_name(code: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from host_tools.plant import params
-    from host_tools.plant.plant import SEASON_ALIASES, Plant
+    from host_tools.plant.plant import Plant
+    from host_tools.seasons import SEASON_ALIASES
 
     plant = Plant(params.load(args.plant), SEASON_ALIASES[args.season])
     flows = parse_grid(args.flows)

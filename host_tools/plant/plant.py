@@ -16,10 +16,9 @@ from host_tools.plant import coil, pipes, pump, valve, water
 from host_tools.plant import unit as unit_model
 from host_tools.plant.numeric import SCALAR, VECTOR
 from host_tools.plant.sensors import Sensor
+from host_tools.seasons import SEASON_ALIASES
 
 SEASONS = ("cooling", "heating")
-SEASON_ALIASES = {"cooling": "cooling", "heating": "heating", "summer": "cooling",
-                  "winter": "heating"}
 _OPTIMUM_CACHE_BIN_C = 0.01  # optimum() caches per 0.01 degC of river temperature
 _COARSE_STEP_PCT = 1.0
 _OPTIMUM_CACHE_SIZE = 4096
