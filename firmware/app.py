@@ -9,6 +9,7 @@ from core import alarms
 from core import config as config_mod
 from core.controller import Controller
 from core.loop import FixedRateLoop
+from hil import LOCKSTEP, REALTIME, HilPort
 from store import SOURCE_CURRENT, SOURCE_DEFAULTS, ConfigStore, StoreError
 
 VERSION = "0.1.0"
@@ -32,6 +33,7 @@ class App:
         self._reboot = False
         self._boot_ms = time.ticks_ms()
         self.controller = Controller()
+        self.hil = HilPort()
         self.config_source = SOURCE_DEFAULTS
         self.console = Console(self, hal.console_write)
         self._ticks_per_step = 1
@@ -48,7 +50,10 @@ class App:
         self._slice = self._ticks_per_step - 1
 
     def _load_boot_config(self) -> str:
-        for source, cfg in self.store.candidates():
+        for i in range(3):
+            source, cfg = self.store.candidate(i)
+            if cfg is None:
+                continue
             try:
                 self._apply_stored(cfg)
             except (config_mod.ConfigError, ValueError, TypeError, KeyError):
@@ -92,6 +97,9 @@ class App:
         self._configure_timing()
 
     # ---- status ---------------------------------------------------------
+    def now_ms(self) -> int:
+        return time.ticks_ms()
+
     def uptime_s(self) -> int:
         return time.ticks_diff(time.ticks_ms(), self._boot_ms) // 1000
 
@@ -107,9 +115,41 @@ class App:
         self.hal.interrupt()
 
     # ---- the loop -------------------------------------------------------
+    # ---- hardware in the loop ---------------------------------------------
+    def hil_start(self, mode: int):
+        if self.controller.config["params"]["hil"] != "allowed":
+            from console import ConsoleError
+
+            raise ConsoleError("E_STATE", "HIL is off in the config: set hil allowed first")
+        self.hil.timeout_ms = self.controller.config["params"]["hil_timeout_s"] * 1000
+        self.hil.start(mode, time.ticks_ms())
+
+    def hil_stop(self):
+        self.hil.stop()
+        self.loop.restart()  # back on the board's own clock, without counting overruns
+
+    def hil_step(self, dt_ms: int):
+        """Lockstep: one control tick on injected measurements and simulated time."""
+        controller = self.controller
+        self.hil.fill(controller.meas, self.hil._fresh_ms)
+        cmd = controller.step(self.hil.advance(dt_ms))
+        self.hal.write(cmd)
+        self.latched_alarms |= cmd.alarms
+        return cmd
+
     def slice(self):
-        """One 10 ms slice: console input, and a control tick when one is due."""
-        now = self.loop.wait()
+        """One 10 ms slice: console input, and a control tick when one is due.
+
+        In lockstep HIL the host's `hil step` requests are the ticks, and the
+        slice only waits briefly for the next request, so the board steps as
+        fast as the link carries them.
+        """
+        hil_mode = self.hil.mode
+        if hil_mode == LOCKSTEP:
+            self.hal.wait_input(2)
+            now = time.ticks_ms()
+        else:
+            now = self.loop.wait()
         hal = self.hal
         console = self.console
         for _ in range(_BYTES_PER_SLICE):
@@ -118,13 +158,20 @@ class App:
                 break
             if console.feed(byte):
                 break  # one request per slice: a collection may run before the next
+        if hil_mode == LOCKSTEP:
+            if self._reboot:
+                self.running = False
+            return
         self._slice += 1
         if self._slice >= self._ticks_per_step:
             self._slice = 0
             controller = self.controller
             if self.loop.overruns:
                 controller.sticky_alarms |= alarms.LOOP_OVERRUN
-            hal.read(controller.meas)
+            if hil_mode == REALTIME:
+                self.hil.fill(controller.meas, now)
+            else:
+                hal.read(controller.meas)
             cmd = controller.step(now)
             hal.write(cmd)
             self.latched_alarms |= cmd.alarms

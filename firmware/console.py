@@ -349,6 +349,42 @@ class Console:
             raise ConsoleError("E_SYNTAX", "usage: pin set NEW | pin clear")
         return "pin=%s" % ("set" if self.app.pin else "none")
 
+    def cmd_hil(self, args):
+        from hil import LOCKSTEP, MODE_NAMES, OFF, REALTIME, HilError
+
+        app = self.app
+        hil = app.hil
+        sub = args[0] if args else ""
+        try:
+            if sub in ("lockstep", "realtime") and len(args) == 1:
+                app.hil_start(LOCKSTEP if sub == "lockstep" else REALTIME)
+            elif sub == "off" and len(args) == 1:
+                app.hil_stop()
+            elif sub == "step":
+                if hil.mode != LOCKSTEP:
+                    raise ConsoleError("E_STATE", "hil step needs hil lockstep first")
+                dt = as_number(args[1]) if len(args) > 1 else None
+                if dt is None or dt != int(dt) or not 1 <= dt <= 3600000:
+                    raise ConsoleError("E_RANGE", "hil step DT_MS: 1..3600000 ms")
+                hil.parse(args[2:])
+                cmd = app.hil_step(int(dt))
+                return ("out=%s pump=%s sp=%s popt=%s flow=%s state=%s alarms=%x season=%d "
+                        "t=%d") % (fmt(cmd.output_pct), fmt(cmd.pump_run), fmt(cmd.flow_sp_pct),
+                                   fmt(cmd.p_opt_pct), fmt(cmd.flow_pct), STATE_NAMES[cmd.state],
+                                   cmd.alarms, cmd.season, hil.clock_ms)
+            elif sub == "meas":
+                if hil.mode != REALTIME:
+                    raise ConsoleError("E_STATE", "hil meas needs hil realtime first")
+                hil.parse(args[1:])
+                hil.streamed(app.now_ms())
+            elif sub != "":
+                raise ConsoleError("E_SYNTAX", "usage: hil lockstep|realtime|off | hil step DT_MS "
+                                   "T_IN_C FLOW_M3H RUNNING MODE | hil meas T_IN_C FLOW_M3H "
+                                   "RUNNING MODE")
+        except HilError as exc:
+            raise ConsoleError("E_VALUE", str(exc))
+        return "hil=%s" % MODE_NAMES[hil.mode if hil.mode != OFF else 0]
+
     def cmd_reboot(self, args):
         self.app.request_reboot()
         return "rebooting"
@@ -400,5 +436,6 @@ _COMMANDS = {
     "unlock": Console.cmd_unlock,
     "pin": Console.cmd_pin,
     "reboot": Console.cmd_reboot,
+    "hil": Console.cmd_hil,
 }
 _WRITES = ("set", "mode", "out", "season", "save", "load", "defaults", "pin", "reboot")

@@ -27,6 +27,9 @@ class SimHal:
             return -1
         return int(data[0])
 
+    def wait_input(self, timeout_ms: int):
+        self._poll.poll(timeout_ms)
+
     def console_write(self, text: str):
         self._out.write(text)
 

@@ -15,6 +15,9 @@ gc.collect()
 import store  # noqa: E402, F401
 
 gc.collect()
+import hil  # noqa: E402, F401
+
+gc.collect()
 import app  # noqa: E402
 
 gc.collect()

@@ -102,12 +102,20 @@ class ConfigStore:
         except OSError as exc:
             raise StoreError("saving failed: %s" % exc)
 
+    SOURCES = ((SOURCE_CURRENT, "current"), (SOURCE_TMP, "tmp"), (SOURCE_BACKUP, "backup"))
+
+    def candidate(self, index: int):
+        """The index-th copy to try on boot, best first: (source, config or None).
+
+        One at a time, so that boot never holds more than one parsed config."""
+        source, attr = self.SOURCES[index]
+        return source, self.read(getattr(self, attr))
+
     def candidates(self):
-        """(source, config) pairs to try on boot, best first."""
+        """(source, config) pairs that are intact, best first (for tests and tools)."""
         out = []
-        for source, path in ((SOURCE_CURRENT, self.current), (SOURCE_TMP, self.tmp),
-                             (SOURCE_BACKUP, self.backup)):
-            cfg = self.read(path)
+        for i in range(len(self.SOURCES)):
+            source, cfg = self.candidate(i)
             if cfg is not None:
                 out.append((source, cfg))
         return out

@@ -20,20 +20,22 @@ import tty
 from pathlib import Path
 
 from host_tools.errors import CopflowError
-from host_tools.micropython import make_flash, process_command
-from host_tools.paths import FIRMWARE_DIR, PROJECT_ROOT
+from host_tools.micropython import process_command
+from host_tools.paths import PROJECT_ROOT
 
 GUEST_DIR = PROJECT_ROOT / "host_tools" / "guest"
 SOFT_RESET_BOOT = 100
 SOFT_RESET_RAW = 101
-FIRMWARE_FILES = ("main.py", "app.py", "board.py", "console.py", "store.py", "hal_sim.py")
 
 
 def install_firmware(flash: Path, board: str) -> None:
-    """Put the firmware into an empty flash folder, as `copflow deploy` would on a board."""
+    """Put the firmware into an empty flash folder, as `copflow deploy` would on a board:
+    modules as .mpy bytecode, main.py as source."""
+    from host_tools.commands.deploy import build
+
     flash.mkdir(parents=True, exist_ok=True)
     if not (flash / "main.py").exists():
-        make_flash(flash, FIRMWARE_DIR)
+        build(flash, board)
     (flash / "board.json").write_text(json.dumps({"board": board}) + "\n")
 
 

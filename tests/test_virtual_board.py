@@ -134,3 +134,29 @@ def test_deploy_then_reboot_answers_hello_with_the_deployed_version(board):
         hello = link.command("hello").fields()
     assert f"copflow={__version__}" in boot
     assert hello["copflow"] == __version__ and hello["board"] == "rp2"
+
+
+def test_hil_lockstep_and_realtime(link):
+    refused = link.request("hil lockstep")
+    assert not refused.ok and refused.code == "E_STATE"
+    link.command("set hil allowed")
+    link.command("hil lockstep")
+    first = link.command("hil step 1000 27.6 0.55 1 1").fields()
+    assert first["state"] == "auto" and first["season"] == "1" and first["t"]
+    assert float(first["popt"]) == pytest.approx(91.6, abs=0.1)
+    t0 = time.perf_counter()
+    for _ in range(200):
+        fields = link.command("hil step 1000 27.6 0.55 1 1").fields()
+    elapsed = time.perf_counter() - t0
+    assert float(fields["sp"]) == pytest.approx(91.6, abs=0.1)
+    assert int(fields["t"]) - int(first["t"]) == 200 * 1000  # simulated time, not wall time
+    assert elapsed < 60  # a sanity bound only; throughput is measured by copflow bench
+    missing = link.command("hil step 1000 nan 0.55 1 1")
+    assert missing.ok
+    link.command("hil off")
+    link.command("hil realtime")
+    link.command("hil meas 11.5 0.33 1 2")
+    assert link.command("status").fields()["mode"] == "auto"
+    bad = link.request("hil meas 11.5 0.33 7 2")
+    assert not bad.ok and bad.code == "E_VALUE"
+    link.command("hil off")

@@ -8,6 +8,7 @@ from core.compat import is_finite
 MODES = ("off", "manual", "auto")
 SEASONS = ("auto", "cooling", "heating")
 ACTUATORS = ("vfd", "valve_linear", "valve_eqp")
+HIL_CHOICES = ("off", "allowed")
 
 # name, unit, low, high, default, help. An enum has a tuple of names as its
 # "unit" and low/high unused; an int parameter has int bounds.
@@ -52,6 +53,8 @@ PARAMS = (
     ("fault_ticks", "ticks", 1, 1000, 3, "consecutive bad samples before a fault is declared"),
     ("recover_ticks", "ticks", 1, 10000, 10, "consecutive good samples before it clears"),
     ("low_flow_s", "s", 0, 3600, 30, "flow below the interlock this long raises LOW_FLOW"),
+    ("hil", HIL_CHOICES, 0, 0, "off", "hardware-in-the-loop injection over the console"),
+    ("hil_timeout_s", "s", 1, 3600, 5, "real-time HIL: injected values expire after this"),
 )
 
 _SPEC = {}

@@ -16,6 +16,10 @@ class FixedRateLoop:
         self.skipped = 0
         self._deadline = ticks_ms()
 
+    def restart(self):
+        """Start the schedule afresh from now (after time the loop did not own)."""
+        self._deadline = self._ticks_ms()
+
     def wait(self) -> int:
         """Sleep until the next deadline; returns the tick time to hand to step()."""
         self._deadline = ticks_add(self._deadline, self.period_ms)

@@ -1,0 +1,70 @@
+# Hardware-in-the-loop injection (docs/hil.md). In lockstep mode the host steps
+# the board: each `hil step` runs exactly one control tick on the measurements
+# it carries and on simulated time, and the board's own clock drives nothing.
+# In real-time mode the board runs on its own clock and the host streams
+# measurements (`hil meas`); if they stop coming for `hil_timeout_s`, they
+# expire and the loop falls to its missing-sensor safe state on its own.
+from core.compat import as_number, const
+from core.ticks import ticks_add, ticks_diff
+
+OFF = const(0)
+LOCKSTEP = const(1)
+REALTIME = const(2)
+MODE_NAMES = ("off", "lockstep", "realtime")
+
+
+class HilError(Exception):
+    pass
+
+
+def _unit(text, allowed):
+    value = as_number(text)
+    if value is None or value != int(value) or int(value) not in allowed:
+        raise HilError("expected one of %s, got %r" % ("/".join(str(a) for a in allowed), text))
+    return int(value)
+
+
+class HilPort:
+    def __init__(self):
+        self.mode = OFF
+        self.clock_ms = 0
+        self.t_in_c = None
+        self.flow_m3h = None
+        self.running = True
+        self.unit_mode = 0
+        self._fresh_ms = 0  # when the last streamed measurement arrived
+        self.timeout_ms = 5000
+
+    def start(self, mode: int, now_ms: int):
+        self.mode = mode
+        self.clock_ms = now_ms
+        self._fresh_ms = now_ms
+        self.t_in_c = self.flow_m3h = None
+
+    def stop(self):
+        self.mode = OFF
+
+    def parse(self, args):
+        """T_IN_C FLOW_M3H RUNNING(0/1) MODE(0/1/2); nan or none for a missing value."""
+        if len(args) != 4:
+            raise HilError("expected T_IN_C FLOW_M3H RUNNING MODE")
+        self.t_in_c = as_number(args[0])
+        self.flow_m3h = as_number(args[1])
+        self.running = _unit(args[2], (0, 1)) == 1
+        self.unit_mode = _unit(args[3], (0, 1, 2))
+
+    def fill(self, meas, now_ms: int):
+        """Put the injected values into the controller's measurements (real-time mode)."""
+        if ticks_diff(now_ms, self._fresh_ms) > self.timeout_ms:
+            self.t_in_c = self.flow_m3h = None  # the link went quiet: values expire
+        meas.t_in_c = self.t_in_c
+        meas.flow_m3h = self.flow_m3h
+        meas.unit_running = self.running
+        meas.unit_mode = self.unit_mode
+
+    def streamed(self, now_ms: int):
+        self._fresh_ms = now_ms
+
+    def advance(self, dt_ms: int) -> int:
+        self.clock_ms = ticks_add(self.clock_ms, dt_ms)
+        return self.clock_ms
