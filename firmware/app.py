@@ -98,7 +98,7 @@ class App:
 
     # ---- status ---------------------------------------------------------
     def now_ms(self) -> int:
-        return int(time.ticks_ms())
+        return self.loop.now()
 
     def uptime_s(self) -> int:
         return time.ticks_diff(time.ticks_ms(), self._boot_ms) // 1000
@@ -122,7 +122,7 @@ class App:
 
             raise ConsoleError("E_STATE", "HIL is off in the config: set hil allowed first")
         self.hil.timeout_ms = self.controller.config["params"]["hil_timeout_s"] * 1000
-        self.hil.start(mode, int(time.ticks_ms()))
+        self.hil.start(mode, self.loop.now())
 
     def hil_stop(self):
         self.hil.stop()
@@ -147,7 +147,7 @@ class App:
         hil_mode = self.hil.mode
         if hil_mode == LOCKSTEP:
             self.hal.wait_input(2)
-            now = int(time.ticks_ms())
+            now = self.loop.now()
         else:
             now = self.loop.wait()
         hal = self.hal

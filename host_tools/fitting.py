@@ -5,16 +5,33 @@ general form sum_i (a_i + b_i t) P^i + c/t. Component forms: unit power
 W_HP = alpha t + beta L^3 + gamma (eqs 2-3), pump power W = p3 L^3 + p2 L^2 + p0
 (eq. 7), pump head H = h0 + h1 L + h2 L^2 (eq. 4), efficiency
 eta = e0 + e1 L + e2 L^2 (eq. 5). R^2 = 1 - SS_res / SS_tot, as the paper reports.
+
+`python -m host_tools.fitting --bench 1000000` times parse and fit on a synthetic
+sweep CSV; `--bench-csv FILE --rows N` writes that CSV (see docs/fitting.md).
 """
 
 import csv
+import io
 import math
+import tempfile
+import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from host_tools.errors import CopflowError
+from host_tools.seasons import SEASON_ALIASES
+
+# The columns a fit may use; they must be numeric. Other columns are ignored
+# (read as text), except `season` (rows of the other season are left out) and
+# `trip` (rows with a non-empty trip are skipped and counted).
+NUMERIC_COLUMNS = ("flow_percent", "t_in_c", "t_river_c", "cop_s", "flow_m3h", "w_hp_kw",
+                   "w_pump_kw", "head_m", "pump_eff")
+SWEEP_HEADER = ("season,t_river_c,flow_percent,flow_m3h,t_in_c,t_out_c,q_kw,w_hp_kw,w_pump_kw,"
+                "head_m,pump_eff,cop_s,trip")
+_TEXT_WIDTH = 16  # season/trip are read as this many characters (trip: only emptiness counts)
 
 
 @dataclass
@@ -27,71 +44,137 @@ class LinearFit:
     notes: list[str] = field(default_factory=list)
 
 
+# ---- reading -----------------------------------------------------------------------------
+
 def read_csv(path: Path, season: str | None = None) -> tuple[dict[str, np.ndarray], int]:
-    """Numeric columns of a sweep CSV (tripped rows skipped), and how many were skipped."""
+    """Numeric columns of a sweep CSV (tripped rows skipped), and how many were skipped.
+
+    `season` (cooling/heating or summer/winter) keeps only that season's rows when the file
+    has a `season` column. Every problem is a CopflowError naming the row (as numbered in
+    the file, the header being row 1) and the column.
+    """
+    season = SEASON_ALIASES.get(season, season) if season else None
     try:
-        f = open(path, newline="")
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            text = f.read()
     except FileNotFoundError:
         raise CopflowError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CopflowError(f"{path}: is a directory, not a CSV file") from None
+    except UnicodeDecodeError:
+        raise CopflowError(f"{path}: not a text (UTF-8) CSV file") from None
     except OSError as exc:
         raise CopflowError(f"{path}: cannot read ({exc.strerror})") from None
-    with f:
-        text = f.read()
-    fast = _numeric_only(text)
-    if fast is not None:
-        return fast, 0
-    reader = csv.reader(text.splitlines())
-    header = next(reader, None)
-    if not header:
+    if not text.strip():
         raise CopflowError(f"{path}: empty file")
-    header = [h.strip() for h in header]
-    rows = list(reader)
-    index = {name: i for i, name in enumerate(header)}
-    wanted = [h for h in header if h not in ("season", "trip")]
-    data: dict[str, list[float]] = {h: [] for h in wanted}
+    first, _, _ = text.partition("\n")
+    header = [h.strip() for h in next(csv.reader([first.rstrip("\r")]))]
+    if len(set(header)) != len(header):
+        dup = sorted({h for h in header if header.count(h) > 1})
+        raise CopflowError(f"{path}: column(s) {', '.join(dup)} appear more than once in the "
+                           f"header")
+    result = _read_fast(text, header, season)
+    if result is None:
+        result = _read_rows(path, text, header, season)
+    data, skipped, other = result
+    if data and not len(next(iter(data.values()))):
+        if skipped:
+            raise CopflowError(f"{path}: all {skipped} {season or 'data'} rows are tripped "
+                               f"(trip column not empty): nothing to fit")
+        if other:
+            raise CopflowError(f"{path}: no {season} rows ({other} rows of another season)")
+        raise CopflowError(f"{path}: no data rows (only a header)")
+    return data, skipped
+
+
+def _used(header: list[str]) -> list[str]:
+    return [h for h in header if h in NUMERIC_COLUMNS]
+
+
+def _read_fast(text: str, header: list[str], season: str | None):
+    """One C-level np.loadtxt over the used columns; None if anything is irregular.
+
+    numpy >= 1.23's loadtxt is a C tokenizer (a million 13-column rows in about 1 s);
+    anything it rejects, and any non-finite kept value, is left to `_read_rows`, which
+    finds and names it.
+    """
+    used = _used(header)
+    wanted = [h for h in header if h in used or h in ("season", "trip")]
+    if not used or '"' in text:
+        return None
+    dtype = [(h, f"U{_TEXT_WIDTH}" if h in ("season", "trip") else "f8") for h in wanted]
+    body = io.StringIO(text)
+    body.readline()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "input contained no data"
+            table = np.loadtxt(body, delimiter=",", comments=None, ndmin=1, encoding=None,
+                               usecols=[header.index(h) for h in wanted], dtype=dtype)
+    except ValueError:
+        return None
+    if len(table) and text.count("\n") + (not text.endswith("\n")) != len(table) + 1:
+        return None  # blank lines: row numbers would be off in any message
+    keep = np.ones(len(table), dtype=bool)
+    other = 0
+    if "season" in wanted:
+        names = np.char.strip(table["season"])
+        known = names == ""
+        for alias, canonical in SEASON_ALIASES.items():
+            match = names == alias
+            known |= match
+            if season and canonical != season:
+                keep &= ~match
+        if not np.all(known):
+            return None  # an unknown season: named by the row reader
+        other = int(np.count_nonzero(~keep))
     skipped = 0
-    for row_no, row in enumerate(rows, start=2):
+    if "trip" in wanted:
+        tripped = np.char.strip(table["trip"]) != ""
+        skipped = int(np.count_nonzero(keep & tripped))
+        keep &= ~tripped
+    data = {h: np.ascontiguousarray(table[h][keep]) for h in used}
+    if not all(np.all(np.isfinite(v)) for v in data.values()):
+        return None
+    return data, skipped, other
+
+
+def _read_rows(path: Path, text: str, header: list[str], season: str | None):
+    """Row by row with the csv module: slow, but names the first bad row and column."""
+    reader = csv.reader(io.StringIO(text))
+    next(reader)
+    index = {h: i for i, h in enumerate(header)}
+    used = _used(header)
+    values: dict[str, list[float]] = {h: [] for h in used}
+    skipped = other = 0
+    for row in reader:
+        row_no = reader.line_num
         if not row or all(not c.strip() for c in row):
             continue
         if len(row) != len(header):
             raise CopflowError(f"{path}: row {row_no} has {len(row)} fields, the header "
                                f"{len(header)}")
-        if season and "season" in index and row[index["season"]].strip() not in ("", season):
-            continue
+        if "season" in index:
+            name = row[index["season"]].strip()
+            if name and name not in SEASON_ALIASES:
+                raise CopflowError(f"{path}: row {row_no}, column season: {name!r} is not "
+                                   f"one of {', '.join(SEASON_ALIASES)}")
+            if season and name and SEASON_ALIASES[name] != season:
+                other += 1
+                continue
         if "trip" in index and row[index["trip"]].strip():
             skipped += 1
             continue
-        for h in wanted:
-            text = row[index[h]].strip()
+        for h in used:
+            cell = row[index[h]].strip()
             try:
-                value = float(text)
+                value = float(cell)
             except ValueError:
-                raise CopflowError(f"{path}: row {row_no}, column {h}: {text!r} is not a "
+                raise CopflowError(f"{path}: row {row_no}, column {h}: {cell!r} is not a "
                                    f"number") from None
             if not math.isfinite(value):
-                raise CopflowError(f"{path}: row {row_no}, column {h}: {text!r} is not finite")
-            data[h].append(value)
-    return {h: np.asarray(v) for h, v in data.items()}, skipped
-
-
-def _numeric_only(text: str) -> dict[str, np.ndarray] | None:
-    """All-numeric CSVs parse in one numpy call (a million rows in well under a second).
-
-    Anything irregular returns None, and the row-by-row reader then finds and names it.
-    """
-    head, _, body = text.partition("\n")
-    names = [h.strip() for h in head.split(",")]
-    if not body.strip() or {"season", "trip"} & set(names) or "" in names:
-        return None
-    lines = body.count("\n") + (0 if body.endswith("\n") else 1)
-    try:
-        values = np.array(body.replace("\n", ",").rstrip(",").split(","), dtype=float)
-    except ValueError:
-        return None
-    if values.size != lines * len(names) or not np.all(np.isfinite(values)):
-        return None
-    table = values.reshape(lines, len(names))
-    return {name: table[:, i].copy() for i, name in enumerate(names)}
+                raise CopflowError(f"{path}: row {row_no}, column {h}: {cell!r} is not finite")
+            values[h].append(value)
+    return {h: np.asarray(v, dtype=float) for h, v in values.items()}, skipped, other
 
 
 def require(data: dict[str, np.ndarray], path: Path, *columns: str) -> None:
@@ -100,7 +183,10 @@ def require(data: dict[str, np.ndarray], path: Path, *columns: str) -> None:
         raise CopflowError(f"{path}: missing column(s) {', '.join(missing)}")
 
 
+# ---- least squares -------------------------------------------------------------------------
+
 def least_squares(y: np.ndarray, columns: dict[str, np.ndarray], what: str) -> LinearFit:
+    """Ordinary least squares on column-scaled data, with a rank check naming lost terms."""
     names = list(columns)
     n = len(y)
     if n < len(names) + 1:
@@ -112,16 +198,9 @@ def least_squares(y: np.ndarray, columns: dict[str, np.ndarray], what: str) -> L
     xs = x / scale  # P^3 at 100 % is 1e6: scale columns before solving
     sv = np.linalg.svd(xs, compute_uv=False)
     if sv[-1] < 1e-9 * sv[0]:
-        # Name the term whose column is (nearly) a combination of the others.
-        worst = []
-        for i, k in enumerate(names):
-            rest = np.delete(xs, i, axis=1)
-            resid = xs[:, i] - rest @ np.linalg.lstsq(rest, xs[:, i], rcond=None)[0]
-            if np.linalg.norm(resid) < 1e-6 * max(np.linalg.norm(xs[:, i]), 1e-300):
-                worst.append(k)
         raise CopflowError(f"{what}: the data cannot identify the term(s) "
-                           f"{', '.join(worst) or names[-1]} (collinear columns; vary flow and "
-                           f"temperature more)")
+                           f"{', '.join(_collinear(xs, names))} (collinear columns; vary flow "
+                           f"and temperature more)")
     beta, *_ = np.linalg.lstsq(xs, y, rcond=None)
     beta = beta / scale
     pred = x @ beta
@@ -132,32 +211,72 @@ def least_squares(y: np.ndarray, columns: dict[str, np.ndarray], what: str) -> L
                      math.sqrt(ss_res / n), n)
 
 
+def _collinear(xs: np.ndarray, names: list[str]) -> list[str]:
+    """The terms whose (scaled) column is a combination of the others."""
+    out = []
+    for i, k in enumerate(names):
+        rest = np.delete(xs, i, axis=1)
+        resid = xs[:, i] - rest @ np.linalg.lstsq(rest, xs[:, i], rcond=None)[0]
+        if np.linalg.norm(resid) < 1e-6 * max(float(np.linalg.norm(xs[:, i])), 1e-300):
+            out.append(k)
+    return out or [names[-1]]
+
+
 def fit_cop(data: dict[str, np.ndarray], form: str, temp_column: str = "t_in_c") -> LinearFit:
+    """COP_s(P, t) in the paper's form or the general one (see the module docstring)."""
+    if form not in ("paper", "general"):
+        raise CopflowError(f"unknown form {form!r}: paper or general")
     p, t, cop = data["flow_percent"], data[temp_column], data["cop_s"]
-    if np.any(np.abs(t) < 0.5):
-        raise CopflowError(f"{temp_column} within 0.5 degC of 0: the c/t term is singular there")
+    need = 4 if form == "paper" else 10
+    if len(p) < need:
+        raise CopflowError(f"COP_s fit ({form} form): {len(p)} points, need at least {need}")
     cols = {"a0": np.ones_like(p), "a1": p, "a2": p * p}
     notes = []
+    single_t = float(np.ptp(t)) < 1e-6
+    if single_t:
+        if form == "general":
+            raise CopflowError(f"form general: all {len(t)} points are at {temp_column} = "
+                               f"{t[0]:g} degC, so the terms b0..b3 and c cannot be identified; "
+                               f"it needs data at several temperatures (copflow sweep --temps "
+                               f"...), or use --form paper")
+        notes.append(f"one temperature only ({temp_column} = {t[0]:g} degC): c (the c/t term) "
+                     f"cannot be separated from a0 and is fixed at 0; a0 includes c/t")
+    else:
+        if np.any(np.abs(t) < 0.5):
+            raise CopflowError(f"{temp_column} within 0.5 degC of 0: the c/t term is singular "
+                               f"there")
+        cols["c"] = 1.0 / t
     if form == "general":
         cols["a3"] = p ** 3
         for i in range(4):
             cols[f"b{i}"] = t * p ** i
-    single_t = float(np.ptp(t)) < 1e-6
-    if single_t:
-        notes.append("one temperature only: c (the c/t term) cannot be separated from a0 "
-                     "and is fixed at 0")
-        if form == "general":
-            raise CopflowError("form general needs data at several temperatures "
-                               "(copflow sweep --temps ...)")
-    else:
-        cols["c"] = 1.0 / t
     result = least_squares(cop, cols, f"COP_s fit ({form} form)")
+    if not single_t:
+        r2 = _explained(1.0 / t, p)
+        if r2 > 0.99:
+            notes.append(f"{temp_column} moves with flow only (1/t explained by P to R^2 "
+                         f"{r2:.3f}): c/t is confounded with flow, so the P terms are not "
+                         f"the flow effect; regress on the source temperature (t_river_c) "
+                         f"or vary the temperature")
     result.notes += notes
     return result
 
 
+def _explained(y: np.ndarray, p: np.ndarray) -> float:
+    """R^2 of y regressed on a cubic in p: near 1 when y is a function of flow alone."""
+    x = np.column_stack([np.ones_like(p), p / p.max(), (p / p.max()) ** 2, (p / p.max()) ** 3])
+    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    return 1.0 - float(np.sum((y - x @ beta) ** 2)) / ss_tot if ss_tot > 0 else 0.0
+
+
 def coefficient_set(fit: LinearFit, data: dict[str, np.ndarray],
                     temp_column: str = "t_in_c") -> dict:
+    """The firmware's season entry (core.coeffs.parse_season) for a COP_s fit.
+
+    With one temperature the model does not depend on t (c = 0, b = 0); t_lo..t_hi is
+    then widened by 0.5 degC each side, because the firmware requires t_lo < t_hi.
+    """
     c = fit.coefficients
     p, t = data["flow_percent"], data[temp_column]
     return {
@@ -172,26 +291,112 @@ def coefficient_set(fit: LinearFit, data: dict[str, np.ndarray],
     }
 
 
-def fit_components(data: dict[str, np.ndarray]) -> dict[str, LinearFit]:
-    """The paper's component forms, for whichever columns the CSV has (skipped otherwise)."""
+COMPONENT_FORMS = {
+    # name: (target column, {term: source column name, or power of L = flow_m3h})
+    "unit_power_kw": ("w_hp_kw", {"alpha_t": "t_in_c", "beta_L3": 3, "gamma": 0}),
+    "pump_power_kw": ("w_pump_kw", {"p3_L3": 3, "p2_L2": 2, "p0": 0}),
+    "pump_head_m": ("head_m", {"h0": 0, "h1_L": 1, "h2_L2": 2}),
+    "pump_eff": ("pump_eff", {"e0": 0, "e1_L": 1, "e2_L2": 2}),
+}
+
+
+def fit_components(data: dict[str, np.ndarray]) -> tuple[dict[str, LinearFit], list[str]]:
+    """The paper's component forms for whichever columns the CSV has, and notes on the rest."""
     out: dict[str, LinearFit] = {}
-    have = set(data)
-    if "flow_m3h" not in have:
-        return out
-    flow = data["flow_m3h"]
-    forms = {
-        "unit_power_kw": ("w_hp_kw", {"alpha_t": "t_in_c", "beta_L3": 3, "gamma": 0}),
-        "pump_power_kw": ("w_pump_kw", {"p3_L3": 3, "p2_L2": 2, "p0": 0}),
-        "pump_head_m": ("head_m", {"h0": 0, "h1_L": 1, "h2_L2": 2}),
-        "pump_eff": ("pump_eff", {"e0": 0, "e1_L": 1, "e2_L2": 2}),
-    }
-    for name, (target, terms) in forms.items():
-        if target not in have or any(isinstance(v, str) and v not in have
-                                     for v in terms.values()):
+    notes: list[str] = []
+    if not any(target in data for target, _ in COMPONENT_FORMS.values()):
+        targets = ", ".join(target for target, _ in COMPONENT_FORMS.values())
+        return out, [f"component curves not fitted: none of the columns {targets}"]
+    for name, (target, terms) in COMPONENT_FORMS.items():
+        needed = [target, "flow_m3h"] + [v for v in terms.values() if isinstance(v, str)]
+        missing = [c for c in needed if c not in data]
+        if missing:
+            notes.append(f"{name} not fitted: no column(s) {', '.join(missing)}")
             continue
+        flow = data["flow_m3h"]
         cols = {k: (data[v] if isinstance(v, str) else flow ** v) for k, v in terms.items()}
+        for k, v in terms.items():
+            if isinstance(v, str) and float(np.ptp(data[v])) < 1e-6:
+                del cols[k]
+                notes.append(f"{name}: one {v} only, so {k} cannot be identified (fixed at 0)")
+            elif isinstance(v, str) and _explained(data[v], flow) > 0.99:
+                notes.append(f"{name}: {v} moves with flow only, so {k} is confounded with "
+                             f"the flow terms")
         try:
-            out[name] = least_squares(data[target], cols, name)
-        except CopflowError:
-            continue  # e.g. one temperature only: the t term cannot be identified
-    return out
+            fit = least_squares(data[target], cols, name)
+        except CopflowError as exc:
+            notes.append(f"{name} not fitted: {exc}")
+            continue
+        fit.coefficients = {k: fit.coefficients.get(k, 0.0) for k in terms}
+        out[name] = fit
+    return out, notes
+
+
+# ---- benchmark ----------------------------------------------------------------------------
+
+def synthetic_sweep(rows: int, seed: int = 1) -> str:
+    """A sweep-format CSV of `rows` rows: the corrected eq. 10 (winter) plus noise.
+
+    COP_s = -13.38695 + 0.596195 P - 0.00546968 P^2 + 9.091 / t + N(0, 0.02), P 35..75 %,
+    t 8..15 degC; component columns from the paper's forms. A block of up to 10,000 rows
+    is formatted and repeated (formatting a million rows in Python would dominate).
+    """
+    rng = np.random.default_rng(seed)
+    m = max(1, min(rows, 10_000))
+    p = rng.uniform(35.0, 75.0, m)
+    t = rng.uniform(8.0, 15.0, m)
+    cop = -13.38695 + 0.596195 * p - 0.00546968 * p * p + 9.091 / t + rng.normal(0, 0.02, m)
+    flow = 0.006 * p
+    lines = [
+        f"heating,{ti:.2f},{pi:.3f},{li:.5f},{ti:.4f},{ti - 3.6:.4f},3.30000,"
+        f"{0.6568 + 0.0105 * ti - 0.3753 * li ** 3:.5f},{0.3399 * li ** 3 + 0.05:.5f},"
+        f"{25 - 11.11 * li - 3.704 * li * li:.4f},{0.109 + 0.2451 * li - 0.173 * li * li:.5f},"
+        f"{ci:.5f},\n"
+        for pi, ti, li, ci in zip(p, t, flow, cop, strict=True)
+    ]
+    block = "".join(lines)
+    return SWEEP_HEADER + "\n" + block * (rows // m) + "".join(lines[:rows % m])
+
+
+def bench_fit(rows: int) -> dict:
+    """Seconds to parse a synthetic sweep CSV of `rows` rows and fit it (paper form)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bench.csv"
+        path.write_text(synthetic_sweep(rows))
+        size = path.stat().st_size
+        t0 = time.perf_counter()
+        data, _ = read_csv(path, "heating")
+        t1 = time.perf_counter()
+        fit = fit_cop(data, "paper")
+        t2 = time.perf_counter()
+        fit_components(data)
+        t3 = time.perf_counter()
+    return {"rows": rows, "bytes": size, "parse_s": round(t1 - t0, 3),
+            "fit_s": round(t2 - t1, 3), "components_s": round(t3 - t2, 3),
+            "total_s": round(t3 - t0, 3), "a1": fit.coefficients["a1"],
+            "c": fit.coefficients["c"]}
+
+
+def _main(argv: list[str] | None = None) -> int:
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m host_tools.fitting")
+    parser.add_argument("--bench", type=int, metavar="ROWS",
+                        help="time parse + fit of a synthetic sweep CSV of ROWS rows")
+    parser.add_argument("--bench-csv", type=Path, metavar="FILE",
+                        help="write that synthetic CSV (with --rows) instead")
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args(argv)
+    if args.bench_csv:
+        args.bench_csv.write_text(synthetic_sweep(args.rows))
+        print(f"wrote {args.rows} rows to {args.bench_csv}")
+    elif args.bench:
+        print(json.dumps(bench_fit(args.bench)))
+    else:
+        parser.print_help()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

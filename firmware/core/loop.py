@@ -16,6 +16,10 @@ class FixedRateLoop:
         self.skipped = 0
         self._deadline = ticks_ms()
 
+    def now(self):
+        """The loop's clock (the ticks_ms it was given): one clock for the whole app."""
+        return self._ticks_ms()
+
     def restart(self):
         """Start the schedule afresh from now (after time the loop did not own)."""
         self._deadline = self._ticks_ms()

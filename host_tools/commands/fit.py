@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import math
 import os
 from pathlib import Path
 
@@ -31,36 +32,59 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the file even if the set fails validation")
 
 
-def validate(season: str, entry: dict) -> tuple[bool, str | None, float, float]:
+def validate(season: str, entry: dict) -> tuple[bool, str | None, float | None, float | None]:
+    """The firmware's own verdict on a season entry, and the optimum at t_ref.
+
+    Uses the firmware's default allowed flow range and COP_s plausibility bounds
+    (config.default_params()); the optimum is over the fitted range cut by that range.
+    """
     import_firmware()
     from core import coeffs, config
 
     params = config.default_params()
-    model = coeffs.parse_season(season, entry)
-    lo, hi = model.effective_range(params[f"p_min_{season}"], params[f"p_max_{season}"])
-    p_opt = model.optimum(model.t_ref, lo, hi) if lo < hi else float("nan")
-    cop_opt = model.cop(p_opt, model.t_ref) if lo < hi else float("nan")
+    p_min, p_max = params[f"p_min_{season}"], params[f"p_max_{season}"]
     try:
-        coeffs.validate_season(season, model, params[f"p_min_{season}"],
-                               params[f"p_max_{season}"], params["cop_min"], params["cop_max"])
+        model = coeffs.parse_season(season, entry)
+    except coeffs.CoeffError as exc:
+        return False, str(exc), None, None
+    lo, hi = model.effective_range(p_min, p_max)
+    p_opt = cop_opt = None
+    if lo < hi:
+        p_opt = model.optimum(model.t_ref, lo, hi)
+        cop_opt = model.cop(p_opt, model.t_ref)
+    try:
+        coeffs.validate_season(season, model, p_min, p_max, params["cop_min"], params["cop_max"])
     except coeffs.CoeffError as exc:
         return False, str(exc), p_opt, cop_opt
     return True, None, p_opt, cop_opt
 
 
 def write_file(path: Path, season: str, entry: dict, source: str) -> None:
+    """Write (atomically) a copflow-coeffs/1 file, keeping the other season of an existing one."""
     doc: dict = {"format": "copflow-coeffs/1", "name": path.stem, "source": source}
+    if path.is_dir():
+        raise CopflowError(f"not writing {path}: it is a directory")
     if path.exists():
         try:
             old = json.loads(path.read_text())
-            if isinstance(old, dict) and old.get("format") == "copflow-coeffs/1":
-                doc.update({k: v for k, v in old.items() if k in ("cooling", "heating")})
-        except (OSError, json.JSONDecodeError):
-            pass  # not ours: replaced
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            old = None
+        if not isinstance(old, dict) or old.get("format") != "copflow-coeffs/1":
+            raise CopflowError(f"not writing {path}: it exists and is not a copflow-coeffs/1 "
+                               f"file (remove it or choose another name)")
+        doc.update({k: v for k, v in old.items() if k in ("cooling", "heating") and k != season})
     doc[season] = entry
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n")
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(doc, indent=2) + "\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CopflowError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     fit = fit_cop(data, args.form, args.temp_column)
     entry = coefficient_set(fit, data, args.temp_column)
     valid, error, p_opt, cop_opt = validate(season, entry)
-    components = fit_components(data)
+    components, component_notes = fit_components(data)
+    notes = fit.notes + component_notes
     if args.output:
         if not valid and not args.force:
             raise CopflowError(f"not writing {args.output}: {error} (--force to write anyway)")
@@ -78,8 +103,9 @@ def run(args: argparse.Namespace) -> int:
     result = {
         "season": season, "form": args.form, "n": fit.n, "skipped_tripped": skipped,
         "coefficients": {"a": entry["a"], "b": entry["b"], "c": entry["c"]},
-        "r2": fit.r2, "rmse": fit.rmse, "optimum_percent": p_opt, "cop_at_optimum": cop_opt,
-        "t_ref": entry["t_ref"], "valid": valid, "validity_error": error, "notes": fit.notes,
+        "r2": fit.r2, "rmse": fit.rmse, "optimum_percent": _finite(p_opt),
+        "cop_at_optimum": _finite(cop_opt), "t_ref": entry["t_ref"], "valid": valid,
+        "validity_error": error, "notes": notes,
         "components": {k: {"coefficients": v.coefficients, "r2": v.r2, "n": v.n}
                        for k, v in components.items()},
         "output_file": str(args.output) if args.output else None,
@@ -87,18 +113,23 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"{season}, {args.form} form, {fit.n} points ({skipped} tripped skipped)")
+    print(f"{season}, {args.form} form, {fit.n} points ({skipped} tripped skipped), "
+          f"{args.temp_column} {entry['t_lo']:g}..{entry['t_hi']:g} degC, "
+          f"P {entry['p_lo']:g}..{entry['p_hi']:g} %")
     for k, v in fit.coefficients.items():
         print(f"  {k:<3} = {v: .6g}")
     print(f"  R^2 = {fit.r2:.4f}, RMSE = {fit.rmse:.4g}")
-    print(f"  optimum at t_ref {entry['t_ref']:.2f} degC: P* = {p_opt:.1f} %, "
-          f"COP_s = {cop_opt:.3f}")
+    if p_opt is None or cop_opt is None:
+        print("  optimum: none (the fitted flow range misses the allowed range)")
+    else:
+        print(f"  optimum at t_ref {entry['t_ref']:.2f} degC: P* = {p_opt:.1f} %, "
+              f"COP_s = {cop_opt:.3f}")
     print(f"  validation: {'valid' if valid else error}")
-    for note in fit.notes:
+    for note in notes:
         print(f"  note: {note}")
     for name, comp in components.items():
         terms = ", ".join(f"{k}={v:.4g}" for k, v in comp.coefficients.items())
-        print(f"  {name}: {terms} (R^2 {comp.r2:.4f})")
+        print(f"  {name}: {terms} (R^2 {comp.r2:.4f}, n {comp.n})")
     if args.output:
         print(f"wrote {args.output}")
     return 0
