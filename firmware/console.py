@@ -356,7 +356,12 @@ class Console:
         hil = app.hil
         sub = args[0] if args else ""
         try:
-            if sub in ("lockstep", "realtime") and len(args) == 1:
+            if sub in ("lockstep", "realtime") and len(args) <= 2:
+                if len(args) == 2:  # the actuator's present output: a bumpless start
+                    out = as_number(args[1])
+                    if out is None or not 0.0 <= out <= 100.0:
+                        raise ConsoleError("E_RANGE", "hil %s OUT: 0..100 %%" % sub)
+                    app.controller.preset_output(out)
                 app.hil_start(LOCKSTEP if sub == "lockstep" else REALTIME)
             elif sub == "off" and len(args) == 1:
                 app.hil_stop()

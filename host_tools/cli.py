@@ -11,6 +11,7 @@ from host_tools.errors import CopflowError
 # only when their command runs, so a slow import (numpy, matplotlib, wasmtime)
 # never delays another command.
 COMMANDS = {
+    "demo": ("demo", "the paper's bench tests in lockstep HIL on a virtual board"),
     "bench": ("bench", "measure tick cost and allocation on MicroPython and CPython"),
     "presets": ("presets", "list the shipped coefficient presets and check them"),
     "sweep": ("sweep", "repeat the paper's flow sweep on the simulated bench"),
@@ -21,6 +22,7 @@ COMMANDS = {
     "param": ("param", "get, set, list, save, load or reset parameters on a board"),
     "coeffs": ("coeffs", "push a coefficient file to a board, or pull the active set"),
     "deploy": ("deploy", "compile and copy the firmware to a board, reboot, check it"),
+    "hil": ("hil", "run a scenario: the plant simulator drives a board in lockstep"),
 }
 
 

@@ -94,6 +94,62 @@ def controller_config(plant, dt_s: float, coeffs: dict | None) -> dict:
     return cfg
 
 
+@dataclass
+class Decision:
+    """What the controller under test decided this step."""
+
+    output_pct: float
+    flow_sp_pct: float = 100.0
+    p_opt_pct: float = 100.0
+    alarms: int = 0
+
+
+class CoreDriver:
+    """The firmware core, imported under CPython (software in the loop)."""
+
+    name = "model"
+
+    def __init__(self, coeffs: dict | None = None):
+        self.coeffs = coeffs
+        self.ctrl = None
+
+    def start(self, plant, season: str, dt_s: float, start_output: float) -> None:
+        import_firmware()
+        from core.controller import Controller
+
+        self.ctrl = Controller(controller_config(plant, dt_s, self.coeffs))
+        self.ctrl.preset_output(start_output)  # the pump is already running
+        self.mode_input = UNIT_MODE_INPUT[season]
+        self.period_ms = self.ctrl.config["params"]["period_ms"]
+        self.now_ms = 0
+
+    def decide(self, measured) -> Decision:
+        assert self.ctrl is not None
+        meas = self.ctrl.meas
+        meas.t_in_c = measured.t_in_c
+        meas.flow_m3h = measured.flow_m3h
+        # The controller's input is the unit's call for water (its demand
+        # contact), which stays on while the compressor is locked out.
+        meas.unit_running = bool(measured.unit_mode)
+        meas.unit_mode = self.mode_input
+        cmd = self.ctrl.step(self.now_ms)
+        self.now_ms = (self.now_ms + self.period_ms) & 0x3FFFFFFF
+        return Decision(cmd.output_pct if cmd.pump_run else 0.0, cmd.flow_sp_pct,
+                        cmd.p_opt_pct, cmd.alarms)
+
+
+class ConstantDriver:
+    """Constant design flow: the baseline as a controller."""
+
+    name = "constant"
+
+    def start(self, plant, season: str, dt_s: float, start_output: float) -> None:
+        self.plant = plant
+
+    def decide(self, measured) -> Decision:
+        return Decision(self.plant.output_for_flow_percent(100.0))
+
+
 def run_season(
     make_plant: Callable[[], Plant],
     season: str,
@@ -104,12 +160,15 @@ def run_season(
     river: Callable[[float], float] | None = None,
     sample_every_s: float = 60.0,
     progress: Callable[[int, int], None] | None = None,
+    driver=None,
 ) -> SimResult:
+    """Run a season; `driver` decides the output each step (default: the core in-process)."""
     import_firmware()
     from core import alarms
-    from core.controller import Controller
 
     season = SEASON_ALIASES[season]
+    if driver is None:
+        driver = CoreDriver(coeffs) if controller == "model" else ConstantDriver()
     plant, oracle, baseline = make_plant(), make_plant(), make_plant()
     if river is None:
         t_const = plant.bench_t_river_c
@@ -117,10 +176,9 @@ def run_season(
     steps = max(1, int(round(hours * 3600.0 / dt_s)))
     t0 = river(0.0)
 
-    ctrl = Controller(controller_config(plant, dt_s, coeffs))
     base_out = baseline.output_for_flow_percent(100.0, t0)
     start_out = base_out
-    ctrl.preset_output(start_out)  # the pump is already running at design flow
+    driver.start(plant, season, dt_s, start_out)
     plant.reset(start_out, t0)
     oracle.reset(oracle.optimum(t0).output_percent, t0)
     baseline.reset(base_out, t0)
@@ -131,29 +189,13 @@ def run_season(
         "optimal_percent_true", "output_percent", "cop_s", "cop_s_oracle")}
     sample_every = max(1, int(round(sample_every_s / dt_s)))
     seen = 0
-    meas = ctrl.meas
-    mode_input = UNIT_MODE_INPUT[season]
-    output = start_out
     op = plant.steady_state(start_out, t0)
-    now_ms = 0
-    period_ms = ctrl.config["params"]["period_ms"]
     for k in range(steps):
         time_s = k * dt_s
         t_river = river(time_s)
-        if controller == "model":
-            m = plant.measure()
-            meas.t_in_c = m.t_in_c
-            meas.flow_m3h = m.flow_m3h
-            # The controller's input is the unit's call for water (its demand
-            # contact), which stays on while the compressor is locked out.
-            meas.unit_running = bool(m.unit_mode)
-            meas.unit_mode = mode_input
-            cmd = ctrl.step(now_ms)
-            now_ms = (now_ms + period_ms) & 0x3FFFFFFF
-            output = cmd.output_pct if cmd.pump_run else 0.0
-            seen |= cmd.alarms
-        else:
-            output = plant.output_for_flow_percent(100.0, t_river)
+        decision = driver.decide(plant.measure())
+        seen |= decision.alarms
+        output = decision.output_pct
         op = plant.step(dt_s, output, t_river)
         ours.add(op, dt_s)
         best_point = oracle.optimum(t_river)
@@ -166,10 +208,8 @@ def run_season(
             series["t_river_c"].append(t_river)
             series["t_in_c"].append(op.t_in_c)
             series["flow_percent"].append(op.flow_percent)
-            series["flow_sp_percent"].append(ctrl.cmd.flow_sp_pct if controller == "model"
-                                             else 100.0)
-            series["p_opt_percent"].append(ctrl.cmd.p_opt_pct if controller == "model"
-                                           else 100.0)
+            series["flow_sp_percent"].append(decision.flow_sp_pct)
+            series["p_opt_percent"].append(decision.p_opt_pct)
             series["optimal_percent_true"].append(best_point.flow_percent)
             series["output_percent"].append(output)
             series["cop_s"].append(op.cop_s)
@@ -180,7 +220,7 @@ def run_season(
     return SimResult(
         season=season,
         hours=hours,
-        controller=controller,
+        controller=driver.name,
         cop_s=ours.cop_s,
         oracle_cop_s=best.cop_s,
         baseline_cop_s=base.cop_s,

@@ -1,9 +1,12 @@
 """copflow fit: recovery of known coefficients, R^2, bad CSVs, coefficient files."""
 
+import io
 import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from host_tools.cli import main
 from host_tools.fitting import fit_cop, read_csv
@@ -151,3 +154,200 @@ def test_shipped_examples_fit_to_a_valid_set(season, capsys):
     assert main(["fit", str(path), "--season", season, "--temp-column", "t_river_c",
                  "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["valid"]
+
+
+# ---- readers, solver and file checks (property tests kept small: the suite stays fast) -----
+
+SWEEP_COLUMNS = HEADER.strip().split(",")
+
+
+def _sweep_row(season, p, t, cop, trip):
+    return (f"{season},{t:g},{p:g},{p * 0.006:g},{t:g},{t - 3:g},3.3,{0.6 + 0.01 * t:g},"
+            f"{0.05 + p * 1e-3:g},{25 - p * 0.05:g},{0.1 + p * 1e-3:g},{cop:g},{trip}\n")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["cooling", "heating", "summer", "winter", ""]),
+                          st.floats(20, 130), st.floats(1, 35), st.floats(0.5, 6),
+                          st.sampled_from(["", "", "", "freeze", "head_pressure"])),
+                min_size=1, max_size=30),
+       st.sampled_from(["cooling", "heating"]))
+def test_fast_reader_agrees_with_the_row_reader(rows, season):
+    from host_tools.fitting import _read_fast, _read_rows
+
+    text = HEADER + "".join(_sweep_row(*r) for r in rows)
+    f = io.StringIO(text)
+    f.readline()
+    fast = _read_fast(f, SWEEP_COLUMNS, season)
+    slow = _read_rows("x.csv", io.StringIO(text), SWEEP_COLUMNS, season)
+    assert fast is not None
+    assert fast[1:] == slow[1:]
+    assert fast[0].keys() == slow[0].keys()
+    for k in slow[0]:
+        np.testing.assert_array_equal(fast[0][k], slow[0][k])
+
+
+def test_tripped_and_other_season_rows_are_left_out(tmp_path, capsys):
+    p = np.arange(40.0, 80.0)
+    trip = ["freeze" if pi < 45 else "" for pi in p]
+    write_sweep(tmp_path / "d.csv", p, np.full(p.size, 11.5), paper_truth(p, 11.5), trip=trip)
+    with open(tmp_path / "d.csv", "a") as f:
+        f.write(_sweep_row("cooling", 90.0, 27.6, 3.0, ""))
+    assert main(["fit", str(tmp_path / "d.csv"), "--season", "winter", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["n"], out["skipped_tripped"]) == (35, 5)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.floats(35.0, 110.0), st.floats(-0.02, -0.002), st.floats(-20.0, 20.0),
+       st.floats(0.5, 4.0))
+def test_paper_form_recovers_exact_coefficients(vertex, a2, c, level):
+    p = np.tile(np.linspace(vertex - 20, vertex + 20, 21), 3)
+    t = np.repeat([8.0, 15.0, 27.0], 21)
+    a1 = -2 * a2 * vertex
+    a0 = level - a1 * vertex - a2 * vertex ** 2
+    cop = a0 + a1 * p + a2 * p * p + c / t
+    fit = fit_cop({"flow_percent": p, "t_in_c": t, "cop_s": cop}, "paper")
+    got = fit.coefficients
+    assert got["a1"] == pytest.approx(a1, rel=1e-6)
+    assert got["a2"] == pytest.approx(a2, rel=1e-6)
+    assert got["c"] == pytest.approx(c, abs=1e-6)
+    assert fit.r2 == pytest.approx(1.0, abs=1e-9)
+
+
+def test_general_form_matches_numpy_lstsq_and_its_r2():
+    rng = np.random.default_rng(2)
+    p = rng.uniform(40, 120, 400)
+    t = rng.choice([20.0, 24.0, 28.0, 32.0], 400)
+    cop = 1.0 + 0.002 * (60 + t) * p - 0.001 * p * p + 5.0 / t + rng.normal(0, 0.01, 400)
+    fit = fit_cop({"flow_percent": p, "t_in_c": t, "cop_s": cop}, "general")
+    x = np.column_stack([np.ones_like(p), p, p * p, 1 / t, p ** 3] + [t * p ** i
+                                                                       for i in range(4)])
+    beta = np.linalg.lstsq(x, cop, rcond=None)[0]
+    pred = x @ beta
+    r2 = 1 - np.sum((cop - pred) ** 2) / np.sum((cop - cop.mean()) ** 2)
+    assert fit.r2 == pytest.approx(r2, rel=1e-9)
+    assert fit.rmse == pytest.approx(np.sqrt(np.mean((cop - pred) ** 2)), rel=1e-6)
+    names = ["a0", "a1", "a2", "c", "a3", "b0", "b1", "b2", "b3"]
+    # predictions agree to far below the noise (the coefficients themselves are correlated)
+    got = np.array([fit.coefficients[k] for k in names])
+    assert np.max(np.abs(x @ got - pred)) < 1e-8
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("flow_percent,t_in_c,cop_s\n50,11,3\n60,11,inf\n", "row 3, column cop_s: 'inf' is not fin"),
+    ("\n\n", "empty file"),
+    ("flow_percent,t_in_c,cop_s\n", "no data rows"),
+    (HEADER + _sweep_row("heating", 50, 11, 3, "freeze"), "all 1 heating rows are tripped"),
+    (HEADER + _sweep_row("cooling", 50, 11, 3, ""), "no heating rows (1 rows of another"),
+    (HEADER + _sweep_row("wintr", 50, 11, 3, ""), "row 2, column season: 'wintr'"),
+    ("flow_percent,t_in_c,cop_s\n" + "50,11,3\n60,12,3\n" * 3, "2 distinct flow(s)"),
+    ("flow_percent,t_in_c,cop_s\n" + "".join(f"{p},{t},3\n" for p in (40, 50, 60)
+                                              for t in (10, 12, 14)),
+     "need at least 10"),
+])
+def test_more_bad_input_is_a_clear_error(tmp_path, capsys, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    form = ["--form", "general"] if "need at least 10" in message else []
+    assert main(["fit", str(path), "--season", "winter", *form]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("copflow: ") and err.count("\n") == 1 and message in err, err
+
+
+def test_general_form_with_one_temperature_names_the_terms(tmp_path, capsys):
+    p = np.arange(40.0, 70.0)
+    write_sweep(tmp_path / "one.csv", p, np.full(p.size, 11.5), paper_truth(p, 11.5))
+    assert main(["fit", str(tmp_path / "one.csv"), "--season", "winter", "--form",
+                 "general"]) == 2
+    assert "b0..b3 and c cannot be identified" in capsys.readouterr().err
+
+
+def test_collinear_columns_are_named():
+    from host_tools.errors import CopflowError
+    from host_tools.fitting import least_squares
+
+    x = np.linspace(0, 1, 50)
+    with pytest.raises(CopflowError, match="cannot identify the term.s. u, v"):
+        least_squares(x * 2 + 1, {"one": np.ones(50), "u": x, "v": 3 * x}, "test")
+
+
+def _two_season_files(tmp_path):
+    p = np.tile(np.arange(35.0, 76.0, 1.0), 3)
+    t = np.repeat([8.0, 11.5, 15.0], 41)
+    write_sweep(tmp_path / "h.csv", p, t, paper_truth(p, t))
+    pc = np.tile(np.arange(75.0, 111.0, 1.0), 3)
+    tc = np.repeat([22.0, 27.6, 32.0], 36)
+    write_sweep(tmp_path / "c.csv", pc, tc, -80.16973 + 1.832 * pc - 0.010 * pc * pc + 12.81 / tc,
+                season="cooling")
+
+
+def test_written_file_passes_the_firmware_validator(tmp_path, capsys):
+    from core import coeffs, config
+
+    _two_season_files(tmp_path)
+    out = tmp_path / "set.json"
+    assert main(["fit", str(tmp_path / "h.csv"), "--season", "heating", "-o", str(out)]) == 0
+    first = json.loads(out.read_text())
+    assert first["format"] == "copflow-coeffs/1" and first["name"] == "set"
+    assert first["source"] == "copflow fit h.csv --form paper"
+    assert "cooling" not in first
+    assert main(["fit", str(tmp_path / "c.csv"), "--season", "cooling", "-o", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["heating"] == first["heating"]  # the other season is kept
+    params = config.default_params()
+    for season in ("cooling", "heating"):
+        model = coeffs.parse_season(season, doc[season])
+        coeffs.validate_season(season, model, params[f"p_min_{season}"],
+                               params[f"p_max_{season}"], params["cop_min"], params["cop_max"])
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_force_writes_an_invalid_set_and_foreign_files_are_kept(tmp_path, capsys):
+    p = np.tile(np.arange(40.0, 70.0), 2)
+    t = np.repeat([10.0, 13.0], 30)
+    write_sweep(tmp_path / "conv.csv", p, t, 1.0 + 0.0005 * (p - 55) ** 2)
+    out = tmp_path / "x.json"
+    assert main(["fit", str(tmp_path / "conv.csv"), "--season", "winter", "-o", str(out),
+                 "--force"]) == 0
+    assert "heating" in json.loads(out.read_text())
+    foreign = tmp_path / "mine.json"
+    foreign.write_text('{"not": "coefficients"}')
+    _two_season_files(tmp_path)
+    assert main(["fit", str(tmp_path / "h.csv"), "--season", "winter", "-o",
+                 str(foreign)]) == 2
+    assert "not a copflow-coeffs/1 file" in capsys.readouterr().err
+    assert foreign.read_text() == '{"not": "coefficients"}'
+
+
+def test_json_has_the_documented_keys(tmp_path, capsys):
+    _two_season_files(tmp_path)
+    assert main(["fit", str(tmp_path / "h.csv"), "--season", "winter", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"season", "form", "n", "skipped_tripped", "coefficients", "r2", "rmse",
+                        "optimum_percent", "cop_at_optimum", "t_ref", "valid", "validity_error",
+                        "notes", "components", "output_file"}
+    assert set(out["coefficients"]) == {"a", "b", "c"}
+    assert out["valid"] is True and out["validity_error"] is None
+    assert out["optimum_percent"] == pytest.approx(54.5, abs=0.3)
+    assert set(out["components"]) == {"unit_power_kw", "pump_power_kw", "pump_head_m",
+                                      "pump_eff"}
+    assert set(out["components"]["pump_head_m"]) == {"coefficients", "r2", "n"}
+
+
+def test_inlet_temperature_that_moves_with_flow_is_flagged(capsys):
+    from host_tools.paths import DATA_DIR
+
+    assert main(["fit", str(DATA_DIR / "example-sweep-summer.csv"), "--season", "summer",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert any("confounded with flow" in note for note in out["notes"])
+
+
+def test_bench_fit_reports_its_timings():
+    from host_tools.fitting import bench_fit
+
+    result = bench_fit(3000)
+    assert result["rows"] == 3000
+    assert {"parse_s", "fit_s", "components_s", "total_s"} <= set(result)
+    assert result["a1"] == pytest.approx(0.596195, rel=0.02)

@@ -38,6 +38,19 @@ def load_file(path: Path) -> dict:
     return data
 
 
+def push(link, data: dict, default_name: str) -> None:
+    """Load a set on the board; one console line is at most 200 bytes, so a set that
+    does not fit goes season by season (each load is validated and atomic)."""
+    line = "coeffs load " + json.dumps(data, separators=(",", ":"))
+    if len(line) <= 200:
+        link.command(line)
+        return
+    for season in ("cooling", "heating"):
+        if season in data:
+            part = {"name": data.get("name", default_name), season: data[season]}
+            link.command("coeffs load " + json.dumps(part, separators=(",", ":")))
+
+
 def parse_pulled(body: str) -> dict:
     fields = dict(w.split("=", 1) for w in body.split() if "=" in w)
     out: dict = {"format": "copflow-coeffs/1", "name": fields.get("name", "board")}
@@ -56,16 +69,8 @@ def run(args: argparse.Namespace) -> int:
         if args.file is None:
             raise CopflowError("coeffs push needs a FILE")
         data = load_file(args.file)
-        line = "coeffs load " + json.dumps(data, separators=(",", ":"))
         with open_link(args) as link:
-            if len(line) > 200:
-                # One line is at most 200 bytes on the console: send season by season.
-                for season in ("cooling", "heating"):
-                    if season in data:
-                        part = {"name": data.get("name", args.file.stem), season: data[season]}
-                        link.command("coeffs load " + json.dumps(part, separators=(",", ":")))
-            else:
-                link.command(line)
+            push(link, data, args.file.stem)
             if args.save:
                 link.command("save", timeout_s=10.0)
             print(f"pushed {args.file}" + (" and saved" if args.save else " (not saved)"))

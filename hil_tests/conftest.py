@@ -1,0 +1,61 @@
+"""HIL suite: a virtual board by default, a real board with --port /dev/ttyACM0."""
+
+import re
+import sys
+import time
+
+import pytest
+
+from host_tools.link import Link
+
+
+def pytest_addoption(parser):
+    parser.addoption("--port", default=None, help="run the HIL suite against this board")
+
+
+class Dut:
+    """A device under test in the style of pytest-embedded: send, then expect a pattern."""
+
+    def __init__(self, link: Link):
+        self.link = link
+
+    def send(self, line: str):
+        return self.link.request(line, timeout_s=10.0)
+
+    def expect(self, line: str, pattern: str):
+        response = self.send(line)
+        text = ("ok " if response.ok else f"err {response.code} ") + response.body
+        match = re.search(pattern, text)
+        assert match, f"{line!r} answered {text!r}, expected /{pattern}/"
+        return match
+
+    def step(self, dt_ms: int, t_in_c: float | None, flow_m3h: float | None, running=1, mode=1):
+        t = "nan" if t_in_c is None else repr(t_in_c)
+        f = "nan" if flow_m3h is None else repr(flow_m3h)
+        return self.link.command(f"hil step {dt_ms} {t} {f} {running} {mode}").fields()
+
+
+@pytest.fixture(scope="session")
+def port(request, tmp_path_factory):
+    given = request.config.getoption("--port")
+    if given:
+        yield given
+        return
+    from host_tools.vboard import VirtualBoard
+
+    with VirtualBoard(tmp_path_factory.mktemp("hil") / "flash", log=sys.stderr) as board:
+        with Link(board.port, timeout_s=10.0) as link:
+            link.wait_for("!boot", 20.0)
+        yield board.port
+
+
+@pytest.fixture
+def dut(port):
+    with Link(port, timeout_s=10.0) as link:
+        d = Dut(link)
+        d.send("hil off")
+        d.expect("defaults", r"^ok defaults")
+        d.expect("set hil allowed", r"^ok hil=allowed")
+        yield d
+        d.send("hil off")
+        time.sleep(0.05)

@@ -1,0 +1,57 @@
+"""`copflow hil`: run a scenario with the plant simulator driving a board in lockstep."""
+
+import argparse
+import json
+from pathlib import Path
+
+from host_tools.commands._port import add_port_arguments, board_port
+from host_tools.link import Link
+from host_tools.progress import Progress
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scenario", required=True,
+                        help="a shipped scenario (paper-summer, paper-winter) or a .toml file")
+    parser.add_argument("--coeffs", type=Path, help="coefficient file to load on the board")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--out", type=Path, help="write a CSV time series and PNG plots here")
+    add_port_arguments(parser)
+
+
+def run_scenario(port: str, scenario_name: str, coeffs_path: Path | None, timeout_s: float,
+                 label: str | None = None):
+    from host_tools import hil
+    from host_tools.commands.coeffs import load_file
+
+    scenario = hil.load_scenario(scenario_name)
+    coeffs = load_file(coeffs_path) if coeffs_path else None
+    steps = int(scenario.hours * 3600 / scenario.dt_s)
+    with Link(port, timeout_s=timeout_s) as link, \
+            Progress(steps, label or f"hil {scenario.name}") as bar:
+        result, timing, pp = hil.run(link, scenario, coeffs,
+                                     progress=lambda done, total: bar.update(done))
+    return scenario, result, timing, pp, coeffs
+
+
+def run(args: argparse.Namespace) -> int:
+    with board_port(args) as port:
+        scenario, result, timing, pp, coeffs = run_scenario(port, args.scenario, args.coeffs,
+                                                            max(args.timeout, 5.0))
+    summary = {**result.summary(), **timing, "scenario": scenario.name}
+    if args.out:
+        from host_tools.commands.sim import write_outputs
+
+        write_outputs(args.out, result, pp, scenario.season, coeffs)
+        summary["out"] = str(args.out)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(f"{scenario.name}: {scenario.season}, {scenario.hours:g} h at {scenario.dt_s:g} s steps "
+          f"on {port}")
+    print(f"  COP_s {result.cop_s:.3f}  oracle {result.oracle_cop_s:.3f} "
+          f"(ratio {result.ratio_to_oracle:.4f})  constant 100 % {result.baseline_cop_s:.3f}")
+    print(f"  final flow {result.flow_percent_final:.1f} % "
+          f"(plant optimum {result.optimal_percent_true:.1f} %)")
+    print(f"  {timing['ticks']} ticks, {timing['ticks_per_s']:.0f} ticks/s, "
+          f"max round trip {timing['max_round_trip_ms']:.1f} ms")
+    return 0
