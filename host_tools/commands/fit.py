@@ -113,11 +113,15 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
+    t = data[args.temp_column]
+    t_text = f"{t.min():g}" if t.min() == t.max() else f"{t.min():g}..{t.max():g}"
     print(f"{season}, {args.form} form, {fit.n} points ({skipped} tripped skipped), "
-          f"{args.temp_column} {entry['t_lo']:g}..{entry['t_hi']:g} degC, "
-          f"P {entry['p_lo']:g}..{entry['p_hi']:g} %")
-    for k, v in fit.coefficients.items():
-        print(f"  {k:<3} = {v: .6g}")
+          f"{args.temp_column} {t_text} degC, P {entry['p_lo']:g}..{entry['p_hi']:g} %")
+    order = ["a0", "a1", "a2", "a3", "b0", "b1", "b2", "b3", "c"]
+    for k in sorted(fit.coefficients, key=order.index):
+        print(f"  {k:<3} = {fit.coefficients[k]: .6g}")
+    if "c" not in fit.coefficients:
+        print("  c   =  0 (not identifiable from one temperature: see note)")
     print(f"  R^2 = {fit.r2:.4f}, RMSE = {fit.rmse:.4g}")
     if p_opt is None or cop_opt is None:
         print("  optimum: none (the fitted flow range misses the allowed range)")
