@@ -171,6 +171,20 @@ class Console:
     def cmd_status(self, args):
         return self.status_words()
 
+    def cmd_mem(self, args):
+        # Reports what the serve loop measured: collecting here would run the
+        # collector inside a deep frame (docs/micropython-host.md).
+        import gc
+
+        h = self.app.heap
+        free = alloc = -1  # CPython (console tests) has no heap figures
+        if hasattr(gc, "mem_free"):
+            free = gc.mem_free()
+            alloc = gc.mem_alloc()
+        return "free=%d alloc=%d collections=%d gc_max_us=%d live_first=%d live_last=%d " \
+               "live_max=%d" % (free, alloc, h.collections, h.max_pause_us, h.live_first,
+                                h.live_last, h.live_max)
+
     def status_words(self) -> str:
         app = self.app
         c = app.controller
@@ -423,6 +437,7 @@ def _season_words(c, season):
 _COMMANDS = {
     "hello": Console.cmd_hello,
     "status": Console.cmd_status,
+    "mem": Console.cmd_mem,
     "list": Console.cmd_list,
     "param": Console.cmd_param,
     "get": Console.cmd_get,

@@ -17,6 +17,17 @@ class HilError(Exception):
     pass
 
 
+def _measurement(text):
+    # A missing value is said explicitly; anything else must be a finite number,
+    # so a garbled field is refused instead of read as a sensor failure.
+    if text == "nan" or text == "none":
+        return None
+    value = as_number(text)
+    if value is None:
+        raise HilError("expected a number, nan or none, got %r" % text)
+    return value
+
+
 def _unit(text, allowed):
     value = as_number(text)
     if value is None or value != int(value) or int(value) not in allowed:
@@ -48,10 +59,15 @@ class HilPort:
         """T_IN_C FLOW_M3H RUNNING(0/1) MODE(0/1/2); nan or none for a missing value."""
         if len(args) != 4:
             raise HilError("expected T_IN_C FLOW_M3H RUNNING MODE")
-        self.t_in_c = as_number(args[0])
-        self.flow_m3h = as_number(args[1])
-        self.running = _unit(args[2], (0, 1)) == 1
-        self.unit_mode = _unit(args[3], (0, 1, 2))
+        t_in_c = _measurement(args[0])
+        flow_m3h = _measurement(args[1])
+        running = _unit(args[2], (0, 1)) == 1
+        unit_mode = _unit(args[3], (0, 1, 2))
+        # All fields checked before any is taken: a refused line changes nothing.
+        self.running = running
+        self.unit_mode = unit_mode
+        self.t_in_c = t_in_c
+        self.flow_m3h = flow_m3h
 
     def fill(self, meas, now_ms: int):
         """Put the injected values into the controller's measurements (real-time mode)."""
@@ -61,6 +77,7 @@ class HilPort:
         meas.flow_m3h = self.flow_m3h
         meas.unit_running = self.running
         meas.unit_mode = self.unit_mode
+        meas.faults = 0  # no drivers in the loop
 
     def streamed(self, now_ms: int):
         self._fresh_ms = now_ms

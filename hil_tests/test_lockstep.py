@@ -15,10 +15,7 @@ def test_paper_scenarios_agree_with_software_in_the_loop(dut):
     for name in ("paper-summer", "paper-winter"):
         scenario = hil.load_scenario(name)
         result, timing, pp = hil.run(dut.link, scenario)
-        from host_tools.plant.plant import Plant
-
-        local = sim.run_season(lambda pp=pp, s=scenario: Plant(pp, s.season), scenario.season,
-                               scenario.hours, scenario.dt_s)
+        local, _ = sim.run_scenario(scenario)
         assert result.cop_s == pytest.approx(local.cop_s, rel=0.005)
         assert result.ratio_to_oracle >= 0.99
         assert abs(result.flow_percent_final - result.optimal_percent_true) <= 3.0

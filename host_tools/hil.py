@@ -7,129 +7,194 @@ one control tick and answers with its commands. The season harness is the one
 """
 
 import time
-import tomllib
-from dataclasses import dataclass
-from pathlib import Path
 
 from host_tools.errors import CopflowError
 from host_tools.link import Link
-from host_tools.paths import DATA_DIR, import_firmware
-from host_tools.seasons import SEASON_ALIASES
-from host_tools.sim import UNIT_MODE_INPUT, Decision, controller_config
+from host_tools.paths import import_firmware
+from host_tools.scenario import Scenario, load_scenario
+from host_tools.sim import UNIT_MODE_INPUT, Decision, Driver, controller_config
 
-SCENARIO_DIR = DATA_DIR / "scenarios"
-_KEYS = {"season": str, "hours": float, "dt_s": float, "plant": str, "river_csv": str}
-
-
-@dataclass
-class Scenario:
-    name: str
-    season: str
-    hours: float
-    dt_s: float
-    plant: Path | None = None
-    river_csv: Path | None = None
+__all__ = ["LinkDriver", "RealtimeLinkDriver", "Scenario", "load_scenario", "run"]
 
 
-def load_scenario(name_or_path: str) -> Scenario:
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = SCENARIO_DIR / f"{name_or_path}.toml"
-    if not path.exists():
-        known = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.toml")))
-        raise CopflowError(f"no scenario {name_or_path!r} (shipped: {known}; or a .toml file)")
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise CopflowError(f"{path}: not valid TOML ({exc})") from None
-    for key, value in data.items():
-        if key not in _KEYS:
-            raise CopflowError(f"{path}: {key}: unknown key; known: {', '.join(_KEYS)}")
-        want = _KEYS[key]
-        if not isinstance(value, want) and not (want is float and isinstance(value, int)):
-            raise CopflowError(f"{path}: {key}: expected a {want.__name__}, got {value!r}")
-    if data.get("season") not in SEASON_ALIASES:
-        raise CopflowError(f"{path}: season: expected summer or winter (cooling/heating)")
-    hours, dt = float(data.get("hours", 1.0)), float(data.get("dt_s", 1.0))
-    if not 0 < hours <= 24 * 366 or not 0.05 <= dt <= 600:
-        raise CopflowError(f"{path}: hours must be in (0, 8784] and dt_s in 0.05..600")
-    base = path.parent
-    return Scenario(path.stem, SEASON_ALIASES[data["season"]], hours, dt,
-                    base / data["plant"] if "plant" in data else None,
-                    base / data["river_csv"] if "river_csv" in data else None)
+def configure_board(link: Link, plant, dt_s: float, coeffs: dict | None,
+                    settings: dict | None = None) -> None:
+    """Defaults, then what the installation dictates, then `settings` (parameter: value),
+    on the running config only."""
+    import_firmware()
+    from core import config as config_mod
+
+    link.command("hil off")
+    link.command("defaults")
+    wanted = controller_config(plant, dt_s, None)["params"]
+    defaults = config_mod.default_params()
+    for name, value in wanted.items():
+        if value != defaults[name]:
+            link.command(f"set {name} {value!r}" if isinstance(value, float)
+                         else f"set {name} {value}")
+    if coeffs:
+        from host_tools.commands.coeffs import push
+
+        push(link, coeffs, "scenario")
+    for name, value in (settings or {}).items():
+        link.command(f"set {name} {value}")
+    link.command("set hil allowed")
 
 
-class LinkDriver:
+def _number(value: float) -> str:
+    return repr(value) if value == value else "nan"
+
+
+class LinkDriver(Driver):
     """The controller under test is a board, reached through a Link, in lockstep."""
 
     name = "hil"
 
-    def __init__(self, link: Link, coeffs: dict | None = None):
+    def __init__(self, link: Link, coeffs: dict | None = None, settings: dict | None = None):
         self.link = link
         self.coeffs = coeffs
+        self.settings = settings
         self.steps = 0
         self.rtt_max_ms = 0.0
         self.elapsed_s = 0.0
+        self.rtts_ms: list[float] = []
 
     def start(self, plant, season: str, dt_s: float, start_output: float) -> None:
-        import_firmware()
-        from core import config as config_mod
-
-        link = self.link
-        link.command("hil off")
-        link.command("defaults")
-        wanted = controller_config(plant, dt_s, None)["params"]
-        defaults = config_mod.default_params()
-        for name, value in wanted.items():
-            if value != defaults[name]:
-                link.command(f"set {name} {value!r}" if isinstance(value, float)
-                             else f"set {name} {value}")
-        if self.coeffs:
-            from host_tools.commands.coeffs import push
-
-            push(link, self.coeffs, "scenario")
-        link.command("set hil allowed")
-        link.command(f"hil lockstep {start_output!r}")
+        configure_board(self.link, plant, dt_s, self.coeffs, self.settings)
+        self.link.command(f"hil lockstep {start_output!r}")
         self.dt_ms = max(1, int(round(dt_s * 1000)))
-        self.mode = UNIT_MODE_INPUT[season]
+        self._next_dt_ms = self.dt_ms
 
     def decide(self, measured) -> Decision:
-        t = measured.t_in_c
-        flow = measured.flow_m3h
-        line = (f"hil step {self.dt_ms} {t!r} {flow!r} {1 if measured.unit_mode else 0} "
-                f"{self.mode}")
+        line = (f"hil step {self._next_dt_ms} {_number(measured.t_in_c)} "
+                f"{_number(measured.flow_m3h)} {1 if measured.unit_mode else 0} "
+                f"{UNIT_MODE_INPUT[measured.unit_mode]}")
+        self._next_dt_ms = self.dt_ms
         t0 = time.perf_counter()
         fields = self.link.command(line).fields()
         rtt = (time.perf_counter() - t0) * 1000.0
         self.elapsed_s += rtt / 1000.0
         self.rtt_max_ms = max(self.rtt_max_ms, rtt)
+        self.rtts_ms.append(rtt)
         self.steps += 1
         out = float(fields["out"]) if fields.get("pump") == "1" else 0.0
         return Decision(out, float(fields["sp"]), float(fields["popt"]),
                         int(fields["alarms"], 16))
 
+    def resume(self, gap_s: float) -> None:
+        """After a link drop-out the next step carries the time that passed."""
+        self._next_dt_ms = self.dt_ms + int(round(gap_s * 1000))
+
     def stop(self) -> None:
         self.link.command("hil off")
 
     def timing(self) -> dict:
+        ordered = sorted(self.rtts_ms) or [0.0]
+
+        def percentile(q: float) -> float:
+            return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
         return {"ticks": self.steps,
                 "ticks_per_s": self.steps / self.elapsed_s if self.elapsed_s else 0.0,
+                "max_round_trip_ms": self.rtt_max_ms,
+                "round_trip_ms_p50": percentile(0.50),
+                "round_trip_ms_p99": percentile(0.99)}
+
+
+class RealtimeLinkDriver(Driver):
+    """The board runs on its own clock; the host streams measurements and reads telemetry.
+
+    Simulated time is wall-clock time: each step waits for its slot on a fixed
+    schedule, sends `hil meas`, and acts on the newest `!tel` line. During a link
+    drop-out nothing is sent and the telemetry that still arrives is kept aside
+    (`dropped`), not acted on: the plant holds the last output it received.
+    """
+
+    name = "hil-realtime"
+
+    def __init__(self, link: Link, coeffs: dict | None = None, settings: dict | None = None):
+        self.link = link
+        self.coeffs = coeffs
+        self.settings = settings
+        self.steps = 0
+        self.rtt_max_ms = 0.0
+        self.telemetry: dict[str, str] = {}
+        self.dropped: list[dict[str, str]] = []
+        self._in_drop = False
+        self._previous_handler = link.on_unsolicited
+        link.on_unsolicited = self._on_line
+
+    def _on_line(self, line: str) -> None:
+        if not line.startswith("!tel "):
+            return
+        fields = dict(w.partition("=")[::2] for w in line[5:].split() if "=" in w)
+        if self._in_drop:
+            self.dropped.append(fields)
+        else:
+            self.telemetry = fields
+
+    def start(self, plant, season: str, dt_s: float, start_output: float) -> None:
+        configure_board(self.link, plant, dt_s, self.coeffs, self.settings)
+        self.dt_s = dt_s
+        period_ms = max(50, int(round(dt_s * 1000)))
+        self.link.command(f"tel period {period_ms}")
+        self.link.command(f"hil realtime {start_output!r}")
+        self.link.command("tel on")
+        self._decision = Decision(start_output)
+        self._next = time.monotonic()
+
+    def _wait_slot(self) -> None:
+        self._next += self.dt_s
+        late = time.monotonic() - self._next
+        if late > 5 * self.dt_s:
+            self._next = time.monotonic()  # fell far behind (a debugger, a loaded host)
+        self.link.pump(self._next)
+
+    def decide(self, measured) -> Decision:
+        self._in_drop = False
+        t0 = time.perf_counter()
+        self.link.command(f"hil meas {_number(measured.t_in_c)} {_number(measured.flow_m3h)} "
+                          f"{1 if measured.unit_mode else 0} "
+                          f"{UNIT_MODE_INPUT[measured.unit_mode]}")
+        self.rtt_max_ms = max(self.rtt_max_ms, (time.perf_counter() - t0) * 1000.0)
+        self.steps += 1
+        self._wait_slot()
+        tel = self.telemetry
+        if tel:
+            out = float(tel["output_pct"]) if tel.get("pump") == "1" else 0.0
+            self._decision = Decision(out, float(tel["flow_sp_pct"]), float(tel["p_opt_pct"]),
+                                      int(tel["alarms"], 16))
+        return self._decision
+
+    def silent(self) -> None:
+        """One step of a link drop-out: keep time, send nothing."""
+        self._in_drop = True
+        self._wait_slot()
+
+    def resume(self, gap_s: float) -> None:
+        self._in_drop = False
+
+    def stop(self) -> None:
+        try:
+            self.link.command("tel off")
+            self.link.command("hil off")
+        finally:
+            self.link.on_unsolicited = self._previous_handler
+
+    def timing(self) -> dict:
+        return {"ticks": self.steps, "ticks_per_s": 1.0 / self.dt_s if self.dt_s else 0.0,
                 "max_round_trip_ms": self.rtt_max_ms}
 
 
-def run(link: Link, scenario: Scenario, coeffs: dict | None = None, progress=None):
+def run(link: Link, scenario: Scenario, coeffs: dict | None = None, progress=None,
+        realtime: bool = False):
+    """Run a scenario against the board on `link`; returns (SimResult, timing, plant params)."""
     from host_tools import sim
-    from host_tools.plant import params, river
-    from host_tools.plant.plant import Plant
 
-    pp = params.load(scenario.plant)
-    profile = river.Series(scenario.river_csv) if scenario.river_csv else None
-    driver = LinkDriver(link, coeffs)
+    driver = (RealtimeLinkDriver if realtime else LinkDriver)(link, coeffs)
     try:
-        result = sim.run_season(lambda: Plant(pp, scenario.season), scenario.season,
-                                scenario.hours, scenario.dt_s, river=profile,
-                                progress=progress, driver=driver,
-                                sample_every_s=max(60.0, scenario.dt_s))
+        result, pp = sim.run_scenario(scenario, driver, progress=progress,
+                                      sample_every_s=scenario.dt_s if realtime else None)
     finally:
         try:
             driver.stop()

@@ -100,6 +100,15 @@ class Link:
                     self._pending = b""
                     self.garbled += 1
 
+    def pump(self, deadline: float) -> None:
+        """Read and dispatch unsolicited lines (telemetry) until the deadline."""
+        while True:
+            text = self.read_line(deadline)
+            if text is None:
+                return
+            if text.startswith("!"):
+                self.dispatch_unsolicited(text)
+
     def dispatch_unsolicited(self, line: str) -> None:
         if self.on_unsolicited:
             self.on_unsolicited(line)

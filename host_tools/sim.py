@@ -104,7 +104,28 @@ class Decision:
     alarms: int = 0
 
 
-class CoreDriver:
+class Driver:
+    """What the season harness needs from a controller under test."""
+
+    name = "driver"
+
+    def start(self, plant, season: str, dt_s: float, start_output: float) -> None:
+        raise NotImplementedError
+
+    def decide(self, measured) -> Decision:
+        raise NotImplementedError
+
+    def silent(self) -> None:
+        """One step of a link drop-out: the controller hears nothing."""
+
+    def resume(self, gap_s: float) -> None:
+        """The link is back after gap_s of silence."""
+
+    def plant_changed(self, plant) -> None:
+        """The plant was rebuilt (a season change)."""
+
+
+class CoreDriver(Driver):
     """The firmware core, imported under CPython (software in the loop)."""
 
     name = "model"
@@ -119,7 +140,6 @@ class CoreDriver:
 
         self.ctrl = Controller(controller_config(plant, dt_s, self.coeffs))
         self.ctrl.preset_output(start_output)  # the pump is already running
-        self.mode_input = UNIT_MODE_INPUT[season]
         self.period_ms = self.ctrl.config["params"]["period_ms"]
         self.now_ms = 0
 
@@ -131,14 +151,18 @@ class CoreDriver:
         # The controller's input is the unit's call for water (its demand
         # contact), which stays on while the compressor is locked out.
         meas.unit_running = bool(measured.unit_mode)
-        meas.unit_mode = self.mode_input
+        meas.unit_mode = UNIT_MODE_INPUT[measured.unit_mode]
         cmd = self.ctrl.step(self.now_ms)
         self.now_ms = (self.now_ms + self.period_ms) & 0x3FFFFFFF
         return Decision(cmd.output_pct if cmd.pump_run else 0.0, cmd.flow_sp_pct,
                         cmd.p_opt_pct, cmd.alarms)
 
+    def resume(self, gap_s: float) -> None:
+        """The link came back after gap_s of silence: the next tick sees that much time."""
+        self.now_ms = (self.now_ms + int(round(gap_s * 1000))) & 0x3FFFFFFF
 
-class ConstantDriver:
+
+class ConstantDriver(Driver):
     """Constant design flow: the baseline as a controller."""
 
     name = "constant"
@@ -149,9 +173,12 @@ class ConstantDriver:
     def decide(self, measured) -> Decision:
         return Decision(self.plant.output_for_flow_percent(100.0))
 
+    def plant_changed(self, plant) -> None:
+        self.plant = plant
+
 
 def run_season(
-    make_plant: Callable[[], Plant],
+    make_plant: Callable[[str], Plant],
     season: str,
     hours: float,
     dt_s: float = 1.0,
@@ -160,21 +187,26 @@ def run_season(
     river: Callable[[float], float] | None = None,
     sample_every_s: float = 60.0,
     progress: Callable[[int, int], None] | None = None,
-    driver=None,
+    driver: Driver | None = None,
+    events: list | None = None,
 ) -> SimResult:
-    """Run a season; `driver` decides the output each step (default: the core in-process)."""
+    """Run a season; `driver` decides the output each step (default: the core in-process).
+
+    `make_plant(season)` builds a plant; `events` (host_tools.scenario.Event) change the
+    season, fault the plant's sensors or actuator, or drop the link to the controller.
+    """
     import_firmware()
     from core import alarms
+    from host_tools.scenario import Disturbances
 
     season = SEASON_ALIASES[season]
     if driver is None:
         driver = CoreDriver(coeffs) if controller == "model" else ConstantDriver()
-    plant, oracle, baseline = make_plant(), make_plant(), make_plant()
-    if river is None:
-        t_const = plant.bench_t_river_c
-        river = lambda _t: t_const  # noqa: E731
+    disturb = Disturbances(events or [])
+    plant, oracle, baseline = make_plant(season), make_plant(season), make_plant(season)
+    bench_river = river is None
     steps = max(1, int(round(hours * 3600.0 / dt_s)))
-    t0 = river(0.0)
+    t0 = plant.bench_t_river_c if river is None else river(0.0)
 
     base_out = baseline.output_for_flow_percent(100.0, t0)
     start_out = base_out
@@ -190,12 +222,39 @@ def run_season(
     sample_every = max(1, int(round(sample_every_s / dt_s)))
     seen = 0
     op = plant.steady_state(start_out, t0)
+    output = start_out
+    decision = Decision(start_out)
+    gap_s = 0.0
     for k in range(steps):
         time_s = k * dt_s
-        t_river = river(time_s)
-        decision = driver.decide(plant.measure())
-        seen |= decision.alarms
-        output = decision.output_pct
+        now_season = disturb.season(time_s, season)
+        if now_season != season:
+            # The unit changes over: the loop restarts from steady state in the new
+            # season at the outputs each plant had.
+            season = now_season
+            t_now = plant.bench_t_river_c if river is None else river(time_s)
+            old = plant, oracle, baseline
+            plant, oracle, baseline = make_plant(season), make_plant(season), make_plant(season)
+            if bench_river:
+                t_now = plant.bench_t_river_c
+            plant.reset(output, t_now)
+            oracle.reset(oracle.optimum(t_now).output_percent, t_now)
+            baseline.reset(baseline.output_for_flow_percent(100.0, t_now), t_now)
+            del old
+            disturb.reapply_sensor_faults(plant)
+            driver.plant_changed(plant)
+        t_river = plant.bench_t_river_c if river is None else river(time_s)
+        disturb.apply_sensor_faults(time_s, plant)
+        if disturb.link_down(time_s):
+            gap_s += dt_s  # the controller hears nothing; the plant keeps the last output
+            driver.silent()
+        else:
+            if gap_s:
+                driver.resume(gap_s)
+                gap_s = 0.0
+            decision = driver.decide(plant.measure())
+            seen |= decision.alarms
+        output = disturb.actuator(time_s, decision.output_pct, output)
         op = plant.step(dt_s, output, t_river)
         ours.add(op, dt_s)
         best_point = oracle.optimum(t_river)
@@ -216,7 +275,7 @@ def run_season(
             series["cop_s_oracle"].append(op_best.cop_s)
             if progress:
                 progress(k + 1, steps)
-    final_t = river((steps - 1) * dt_s)
+    final_t = plant.bench_t_river_c if river is None else river((steps - 1) * dt_s)
     return SimResult(
         season=season,
         hours=hours,
@@ -231,3 +290,19 @@ def run_season(
         alarms_seen=alarms.names(seen),
         series=series,
     )
+
+
+def run_scenario(scenario, driver: Driver | None = None, coeffs: dict | None = None,
+                 progress: Callable[[int, int], None] | None = None,
+                 sample_every_s: float | None = None):
+    """A scenario (host_tools.scenario) through the season harness; returns
+    (SimResult, plant params). The default driver is the core in-process (SIL)."""
+    from host_tools.plant import params
+
+    pp = params.load(scenario.plant)
+    result = run_season(lambda season: Plant(pp, season), scenario.season, scenario.hours,
+                        scenario.dt_s, coeffs=coeffs, river=scenario.river_profile(),
+                        progress=progress, driver=driver,
+                        sample_every_s=sample_every_s or max(60.0, scenario.dt_s),
+                        events=scenario.events)
+    return result, pp

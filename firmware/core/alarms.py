@@ -17,7 +17,22 @@ SEASON_UNKNOWN = const(1 << 9)
 CONFIG_FALLBACK = const(1 << 10)
 LOOP_OVERRUN = const(1 << 11)
 INTERNAL = const(1 << 12)
-# Bits 16..28 are reserved for driver faults (sensor wiring, actuator, VFD link).
+# Driver faults (docs/drivers.md): each names the wiring or device problem the
+# driver saw. A sensor driver with a fault also reports its value as missing,
+# so the supervisor's safe state follows from the T_/FLOW_ bits above.
+T_NO_SENSOR = const(1 << 16)  # DS18B20: no presence pulse, or its ROM is gone
+T_CRC = const(1 << 17)  # DS18B20: scratchpad CRC wrong on repeated reads
+T_POWER_ON = const(1 << 18)  # DS18B20: 85 degC power-on value (sensor browned out)
+T_OPEN = const(1 << 19)  # NTC/RTD: open circuit
+T_SHORT = const(1 << 20)  # NTC/RTD: short circuit
+FLOW_LOOP_LOW = const(1 << 21)  # 4-20 mA below 3.6 mA (NAMUR NE43 failure band)
+FLOW_LOOP_HIGH = const(1 << 22)  # 4-20 mA above 21 mA (NAMUR NE43 failure band)
+FLOW_PULSE_NOISE = const(1 << 23)  # pulse meter: pulses faster than the meter can give
+VALVE_UNSYNCED = const(1 << 24)  # 3-point valve: position unknown until an end-stop resync
+VFD_LINK = const(1 << 25)  # Modbus: no reply or bad CRC after all retries
+VFD_REJECT = const(1 << 26)  # Modbus: the drive answered with an exception
+VFD_TRIP = const(1 << 27)  # the drive reports its own fault (tripped)
+WDT_RESET = const(1 << 28)  # the last reset was the watchdog's
 
 T_FAULTS = const(T_MISSING | T_RANGE | T_STUCK | T_RATE)
 FLOW_FAULTS = const(FLOW_MISSING | FLOW_RANGE | FLOW_STUCK | FLOW_RATE)
@@ -36,6 +51,19 @@ NAMES = (
     (CONFIG_FALLBACK, "CONFIG_FALLBACK"),
     (LOOP_OVERRUN, "LOOP_OVERRUN"),
     (INTERNAL, "INTERNAL"),
+    (T_NO_SENSOR, "T_NO_SENSOR"),
+    (T_CRC, "T_CRC"),
+    (T_POWER_ON, "T_POWER_ON"),
+    (T_OPEN, "T_OPEN"),
+    (T_SHORT, "T_SHORT"),
+    (FLOW_LOOP_LOW, "FLOW_LOOP_LOW"),
+    (FLOW_LOOP_HIGH, "FLOW_LOOP_HIGH"),
+    (FLOW_PULSE_NOISE, "FLOW_PULSE_NOISE"),
+    (VALVE_UNSYNCED, "VALVE_UNSYNCED"),
+    (VFD_LINK, "VFD_LINK"),
+    (VFD_REJECT, "VFD_REJECT"),
+    (VFD_TRIP, "VFD_TRIP"),
+    (WDT_RESET, "WDT_RESET"),
 )
 
 

@@ -80,7 +80,11 @@ def spec(name: str):
 
 
 def allowed(name: str) -> str:
-    _, unit, low, high, _, _ = spec(name)
+    return allowed_for(spec(name))
+
+
+def allowed_for(entry) -> str:
+    _, unit, low, high, _, _ = entry
     if isinstance(unit, tuple):
         return "one of " + "|".join(unit)
     return "%s..%s %s" % (low, high, unit)
@@ -88,28 +92,35 @@ def allowed(name: str) -> str:
 
 def check_param(name: str, value):
     """The normalised value of one parameter, or ConfigError with its allowed range."""
-    _, unit, low, high, default, _ = spec(name)
+    return check_value(spec(name), value)
+
+
+def check_value(entry, value):
+    """The normalised value for a (name, unit, low, high, default, help) table
+    entry, or ConfigError; driver parameter tables (drivers/params.py) use it too."""
+    name, unit, low, high, default, _ = entry
     if isinstance(unit, tuple):
         if value not in unit:
-            raise ConfigError(name, "%r is not %s" % (value, allowed(name)))
+            raise ConfigError(name, "%r is not %s" % (value, allowed_for(entry)))
         return value
     if isinstance(value, str):
         try:
             value = float(value)
         except ValueError:
-            raise ConfigError(name, "%r is not a number; allowed %s" % (value, allowed(name)))
+            raise ConfigError(name, "%r is not a number; allowed %s" % (value, allowed_for(entry)))
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(name, "%r is not a number; allowed %s" % (value, allowed(name)))
+        raise ConfigError(name, "%r is not a number; allowed %s" % (value, allowed_for(entry)))
     if not is_finite(float(value)):
-        raise ConfigError(name, "%r is not finite; allowed %s" % (value, allowed(name)))
+        raise ConfigError(name, "%r is not finite; allowed %s" % (value, allowed_for(entry)))
     if isinstance(default, int):
         if value != int(value):
-            raise ConfigError(name, "%r is not a whole number; allowed %s" % (value, allowed(name)))
+            raise ConfigError(name, "%r is not a whole number; allowed %s"
+                              % (value, allowed_for(entry)))
         value = int(value)
     else:
         value = float(value) + 0.0  # -0.0 becomes 0.0
     if not low <= value <= high:
-        raise ConfigError(name, "%r is out of range; allowed %s" % (value, allowed(name)))
+        raise ConfigError(name, "%r is out of range; allowed %s" % (value, allowed_for(entry)))
     return value
 
 

@@ -39,6 +39,9 @@ class Measurements:
         # still demands water, so the loop keeps flowing for its restart.
         self.unit_running = None
         self.unit_mode = UNIT_MODE_NONE
+        # Alarm bits the drivers raise this tick (core.alarms driver faults);
+        # the supervisor reports them with its own.
+        self.faults = 0
 
 
 class Commands:
@@ -191,7 +194,7 @@ class Controller:
         flow_faults = self._flow_check.update(flow_raw, dt_ms)
         t_ok = self._t_check.valid
         flow_ok = self._flow_check.valid
-        alarm = t_faults | flow_faults | self.sticky_alarms
+        alarm = t_faults | flow_faults | self.sticky_alarms | meas.faults
 
         season = self._resolve_season(meas.unit_mode)
         if season == SEASON_UNKNOWN:

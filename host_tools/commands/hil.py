@@ -1,4 +1,4 @@
-"""`copflow hil`: run a scenario with the plant simulator driving a board in lockstep."""
+"""`copflow hil`: the plant simulator drives a board, in lockstep or in real time."""
 
 import argparse
 import json
@@ -13,13 +13,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scenario", required=True,
                         help="a shipped scenario (paper-summer, paper-winter) or a .toml file")
     parser.add_argument("--coeffs", type=Path, help="coefficient file to load on the board")
+    parser.add_argument("--realtime", action="store_true",
+                        help="run on the board's own clock, streaming measurements: the "
+                             "scenario takes its full length in wall-clock time")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--out", type=Path, help="write a CSV time series and PNG plots here")
     add_port_arguments(parser)
 
 
 def run_scenario(port: str, scenario_name: str, coeffs_path: Path | None, timeout_s: float,
-                 label: str | None = None):
+                 label: str | None = None, realtime: bool = False):
     from host_tools import hil
     from host_tools.commands.coeffs import load_file
 
@@ -29,14 +32,16 @@ def run_scenario(port: str, scenario_name: str, coeffs_path: Path | None, timeou
     with Link(port, timeout_s=timeout_s) as link, \
             Progress(steps, label or f"hil {scenario.name}") as bar:
         result, timing, pp = hil.run(link, scenario, coeffs,
-                                     progress=lambda done, total: bar.update(done))
+                                     progress=lambda done, total: bar.update(done),
+                                     realtime=realtime)
     return scenario, result, timing, pp, coeffs
 
 
 def run(args: argparse.Namespace) -> int:
     with board_port(args) as port:
         scenario, result, timing, pp, coeffs = run_scenario(port, args.scenario, args.coeffs,
-                                                            max(args.timeout, 5.0))
+                                                            max(args.timeout, 5.0),
+                                                            realtime=args.realtime)
     summary = {**result.summary(), **timing, "scenario": scenario.name}
     if args.out:
         from host_tools.commands.sim import write_outputs
@@ -52,6 +57,10 @@ def run(args: argparse.Namespace) -> int:
           f"(ratio {result.ratio_to_oracle:.4f})  constant 100 % {result.baseline_cop_s:.3f}")
     print(f"  final flow {result.flow_percent_final:.1f} % "
           f"(plant optimum {result.optimal_percent_true:.1f} %)")
+    if result.alarms_seen:
+        print(f"  alarms seen {' '.join(result.alarms_seen)}")
     print(f"  {timing['ticks']} ticks, {timing['ticks_per_s']:.0f} ticks/s, "
-          f"max round trip {timing['max_round_trip_ms']:.1f} ms")
+          f"round trip median {timing.get('round_trip_ms_p50', 0):.1f} ms, "
+          f"p99 {timing.get('round_trip_ms_p99', 0):.1f} ms, "
+          f"max {timing['max_round_trip_ms']:.1f} ms")
     return 0

@@ -11,8 +11,11 @@ from host_tools.seasons import SEASON_ALIASES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--season", required=True,
-                        choices=("cooling", "heating", "summer", "winter"))
+    parser.add_argument("--season", choices=("cooling", "heating", "summer", "winter"),
+                        help="required unless --scenario is given")
+    parser.add_argument("--scenario",
+                        help="run a HIL scenario (name or .toml) in software instead: its "
+                             "season, length, step, river and events (docs/hil.md)")
     parser.add_argument("--hours", type=float, default=24.0, help="simulated time (default 24)")
     parser.add_argument("--plant", type=Path, help="plant parameters (TOML), overriding defaults")
     parser.add_argument("--controller", choices=("model", "constant"), default="model",
@@ -35,26 +38,51 @@ def run(args: argparse.Namespace) -> int:
     from host_tools.plant import params, river
     from host_tools.plant.plant import Plant
 
+    coeffs = load_coeffs(args.coeffs) if args.coeffs else None
+    if args.scenario:
+        return run_scenario(args, coeffs)
+    if args.season is None:
+        raise CopflowError("give --season (or --scenario)")
     if not 0 < args.hours <= 24 * 366:
         raise CopflowError("--hours must be in (0, 8784]")
     if not 0.05 <= args.dt <= 600:
         raise CopflowError("--dt must be in 0.05..600 s")
     pp = params.load(args.plant)
     season = SEASON_ALIASES[args.season]
-    coeffs = load_coeffs(args.coeffs) if args.coeffs else None
     profile = river.Series(args.river) if args.river else None
     with Progress(int(args.hours * 3600 / args.dt), f"sim {season}") as bar:
-        result = sim.run_season(lambda: Plant(pp, season), season, args.hours, args.dt,
+        result = sim.run_season(lambda s: Plant(pp, s), season, args.hours, args.dt,
                                 args.controller, coeffs, profile,
                                 progress=lambda done, total: bar.update(done))
-    summary = result.summary()
+    report(args, result, pp, season, coeffs, f"{season}, {args.hours:g} h, "
+           f"controller {args.controller}:")
+    return 0
+
+
+def run_scenario(args: argparse.Namespace, coeffs: dict | None) -> int:
+    from host_tools import scenario as scenario_mod
+    from host_tools import sim
+
+    scenario = scenario_mod.load_scenario(args.scenario)
+    driver = sim.ConstantDriver() if args.controller == "constant" else sim.CoreDriver(coeffs)
+    with Progress(int(scenario.hours * 3600 / scenario.dt_s), f"sim {scenario.name}") as bar:
+        result, pp = sim.run_scenario(scenario, driver,
+                                      progress=lambda done, total: bar.update(done))
+    report(args, result, pp, scenario.season, coeffs,
+           f"{scenario.name}: {scenario.hours:g} h at {scenario.dt_s:g} s steps, "
+           f"controller {args.controller}:", {"scenario": scenario.name})
+    return 0
+
+
+def report(args, result, pp, season: str, coeffs, title: str, extra: dict | None = None):
+    summary = {**result.summary(), **(extra or {})}
     if args.out:
         write_outputs(args.out, result, pp, season, coeffs)
         summary["out"] = str(args.out)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print(f"{season}, {args.hours:g} h, controller {args.controller}:")
+        print(title)
         print(f"  COP_s            {result.cop_s:.3f}")
         print(f"  oracle COP_s     {result.oracle_cop_s:.3f}  (ratio {result.ratio_to_oracle:.4f})")
         print(f"  constant 100 %   {result.baseline_cop_s:.3f}")
@@ -64,7 +92,6 @@ def run(args: argparse.Namespace) -> int:
               f"{result.electric_kwh:.2f} kWh in")
         if result.alarms_seen:
             print(f"  alarms seen      {' '.join(result.alarms_seen)}")
-    return 0
 
 
 def write_outputs(out: Path, result, pp, season: str, coeffs: dict | None = None) -> None:

@@ -1,5 +1,6 @@
 # A stand-in for firmware/app.App with what the console uses; portable, so the
 # console tests run under CPython and on the host MicroPython.
+from app import HeapStats
 from core.controller import Controller
 
 
@@ -13,6 +14,7 @@ class FakeApp:
         self.pin = ""
         self.saved = None
         self.rebooted = False
+        self.heap = HeapStats()
 
     def uptime_s(self):
         return 42

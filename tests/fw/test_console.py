@@ -112,3 +112,15 @@ def test_save_and_reboot_reach_the_app():
     assert c.app.saved is not None
     assert _send(c, out, "reboot\n") == "ok rebooting\n"
     assert c.app.rebooted
+
+
+def test_mem_reports_the_collections_the_serve_loop_measured():
+    c, out = _console()
+    c.app.heap.collected(900, 30000)
+    c.app.heap.collected(1200, 29000)
+    reply = _send(c, out, "mem\n")
+    assert reply.startswith("ok free=")
+    words = dict(w.split("=") for w in reply.split()[1:])
+    assert words["collections"] == "2" and words["gc_max_us"] == "1200"
+    assert words["live_first"] == "30000" and words["live_last"] == "29000"
+    assert words["live_max"] == "30000"

@@ -38,3 +38,17 @@ def test_simulated_clock_wraps_like_ticks_ms():
     h = HilPort()
     h.start(LOCKSTEP, (1 << 30) - 500)
     assert h.advance(1000) == 500
+
+
+def test_a_garbled_measurement_is_refused_and_changes_nothing():
+    h = HilPort()
+    h.parse(["27.5", "0.5", "1", "1"])
+    for bad in (["x", "0.5", "1", "1"], ["27.5", "1e999", "1", "1"], ["27.5", "0.5", "1", "3"],
+                ["27.5", "0.5", "2", "1"]):
+        try:
+            h.parse(bad)
+        except HilError:
+            pass
+        else:
+            raise AssertionError("accepted %r" % bad)
+        assert h.t_in_c == 27.5 and h.flow_m3h == 0.5 and h.running and h.unit_mode == 1

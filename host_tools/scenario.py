@@ -1,0 +1,236 @@
+"""HIL and SIL scenarios: TOML data (docs/hil.md#scenarios).
+
+A scenario names the season, the length and step of the run, the plant, the
+river profile, and timed events: the unit changing season, sensor faults,
+actuator faults (a stuck valve, a VFD trip) and link drop-outs. The season
+harness (host_tools.sim.run_season) applies the events the same way whichever
+controller runs, so HIL and SIL stay comparable number for number.
+"""
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from host_tools.errors import CopflowError
+from host_tools.paths import DATA_DIR
+from host_tools.seasons import SEASON_ALIASES
+
+SCENARIO_DIR = DATA_DIR / "scenarios"
+_KEYS = {"season": str, "hours": float, "dt_s": float, "plant": str, "river_csv": str,
+         "river": dict, "events": list, "description": str}
+SENSORS = ("t_in", "flow")
+SENSOR_FAULTS = ("open", "stuck", "offset", "dropout")
+# kind -> its own keys (besides kind, at_h, until_h) and their types
+EVENT_KINDS = {
+    "season": {"season": str},
+    "sensor": {"sensor": str, "fault": str, "value": float},
+    "stuck_actuator": {},
+    "vfd_trip": {},
+    "link_drop": {},
+}
+# Events that last: they need until_h (a season change does not end).
+_SPANS = ("sensor", "stuck_actuator", "vfd_trip", "link_drop")
+RIVER_KINDS = {
+    "constant": {"t_c": float},
+    "ramp": {"start_c": float, "end_c": float, "start_h": float, "duration_h": float},
+    "daily": {"mean_c": float, "amplitude_c": float, "peak_hour": float},
+}
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    at_s: float
+    until_s: float = math.inf
+    season: str = ""
+    sensor: str = ""
+    fault: str = ""
+    value: float | None = None
+
+    def active(self, time_s: float) -> bool:
+        return self.at_s <= time_s < self.until_s
+
+
+@dataclass
+class Scenario:
+    name: str
+    season: str
+    hours: float
+    dt_s: float
+    plant: Path | None = None
+    river_csv: Path | None = None
+    river: dict | None = None
+    events: list[Event] = field(default_factory=list)
+    description: str = ""
+
+    def river_profile(self):
+        """time_s -> t_river_c, or None for the season's bench temperature."""
+        from host_tools.plant import river
+
+        if self.river_csv is not None:
+            return river.Series(self.river_csv)
+        if self.river is None:
+            return None
+        spec = dict(self.river)
+        kind = spec.pop("kind")
+        if kind == "constant":
+            return river.Constant(spec["t_c"])
+        if kind == "daily":
+            return river.Daily(spec["mean_c"], spec["amplitude_c"],
+                               peak_hour=spec.get("peak_hour", 16.0))
+        ramp = river.Ramp(spec["start_c"], spec["end_c"], spec["duration_h"] * 3600.0)
+        start_s = spec.get("start_h", 0.0) * 3600.0
+        return lambda time_s: ramp(time_s - start_s)
+
+    def has(self, kind: str) -> bool:
+        return any(e.kind == kind for e in self.events)
+
+
+def load_scenario(name_or_path: str) -> Scenario:
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = SCENARIO_DIR / f"{name_or_path}.toml"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.toml")))
+        raise CopflowError(f"no scenario {name_or_path!r} (shipped: {known}; or a .toml file)")
+    try:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CopflowError(f"{path}: not valid TOML ({exc})") from None
+    _check_types(path, "", data, _KEYS)
+    if data.get("season") not in SEASON_ALIASES:
+        raise CopflowError(f"{path}: season: expected summer or winter (cooling/heating)")
+    hours, dt = float(data.get("hours", 1.0)), float(data.get("dt_s", 1.0))
+    if not 0 < hours <= 24 * 366 or not 0.05 <= dt <= 600:
+        raise CopflowError(f"{path}: hours must be in (0, 8784] and dt_s in 0.05..600")
+    if "river" in data and "river_csv" in data:
+        raise CopflowError(f"{path}: give river or river_csv, not both")
+    base = path.parent
+    return Scenario(path.stem, SEASON_ALIASES[data["season"]], hours, dt,
+                    base / data["plant"] if "plant" in data else None,
+                    base / data["river_csv"] if "river_csv" in data else None,
+                    _river(path, data["river"]) if "river" in data else None,
+                    [_event(path, i, e, hours) for i, e in enumerate(data.get("events", []))],
+                    data.get("description", ""))
+
+
+def _check_types(path: Path, where: str, data: dict, known: dict) -> None:
+    for key, value in data.items():
+        if key not in known:
+            raise CopflowError(f"{path}: {where}{key}: unknown key; known: {', '.join(known)}")
+        want = known[key]
+        if want is float and isinstance(value, int) and not isinstance(value, bool):
+            continue
+        if not isinstance(value, want) or isinstance(value, bool):
+            raise CopflowError(f"{path}: {where}{key}: expected a {want.__name__}, got {value!r}")
+        if want is float and not math.isfinite(value):
+            raise CopflowError(f"{path}: {where}{key}: {value!r} is not finite")
+
+
+def _river(path: Path, spec: dict) -> dict:
+    kind = spec.get("kind")
+    if kind not in RIVER_KINDS:
+        raise CopflowError(f"{path}: river.kind: expected one of {', '.join(RIVER_KINDS)}")
+    keys = RIVER_KINDS[kind]
+    _check_types(path, "river.", {k: v for k, v in spec.items() if k != "kind"}, keys)
+    optional = ("start_h", "peak_hour")
+    missing = [k for k in keys if k not in spec and k not in optional]
+    if missing:
+        raise CopflowError(f"{path}: river ({kind}) needs {', '.join(missing)}")
+    if kind == "ramp" and spec["duration_h"] <= 0:
+        raise CopflowError(f"{path}: river.duration_h must be above 0")
+    return {k: float(v) if k != "kind" else v for k, v in spec.items()}
+
+
+def _event(path: Path, index: int, spec, hours: float) -> Event:
+    where = f"events[{index}]"
+    if not isinstance(spec, dict):
+        raise CopflowError(f"{path}: {where}: expected a table ([[events]])")
+    kind = spec.get("kind")
+    if kind not in EVENT_KINDS:
+        raise CopflowError(f"{path}: {where}.kind: expected one of {', '.join(EVENT_KINDS)}")
+    keys = {"kind": str, "at_h": float, "until_h": float, **EVENT_KINDS[kind]}
+    _check_types(path, f"{where}.", spec, keys)
+    if "at_h" not in spec:
+        raise CopflowError(f"{path}: {where}: at_h is required")
+    at_h = float(spec["at_h"])
+    until_h = float(spec.get("until_h", math.inf))
+    if not 0 <= at_h < hours:
+        raise CopflowError(f"{path}: {where}.at_h: {at_h:g} is outside the run (0..{hours:g} h)")
+    if kind in _SPANS and "until_h" not in spec:
+        raise CopflowError(f"{path}: {where}: a {kind} event needs until_h")
+    if kind == "season" and "until_h" in spec:
+        raise CopflowError(f"{path}: {where}: a season change has no until_h")
+    if until_h <= at_h:
+        raise CopflowError(f"{path}: {where}.until_h must be after at_h")
+    event = Event(kind, at_h * 3600.0, until_h * 3600.0)
+    if kind == "season":
+        if spec.get("season") not in SEASON_ALIASES:
+            raise CopflowError(f"{path}: {where}.season: expected summer or winter")
+        return Event(kind, event.at_s, season=SEASON_ALIASES[spec["season"]])
+    if kind == "sensor":
+        if spec.get("sensor") not in SENSORS:
+            raise CopflowError(f"{path}: {where}.sensor: expected one of {', '.join(SENSORS)}")
+        if spec.get("fault") not in SENSOR_FAULTS:
+            raise CopflowError(f"{path}: {where}.fault: expected one of "
+                               f"{', '.join(SENSOR_FAULTS)}")
+        value = spec.get("value")
+        if spec["fault"] == "offset" and value is None:
+            raise CopflowError(f"{path}: {where}: an offset fault needs value")
+        return Event(kind, event.at_s, event.until_s, sensor=spec["sensor"],
+                     fault=spec["fault"], value=None if value is None else float(value))
+    return event
+
+
+class Disturbances:
+    """The scenario's events at a point in simulated time, for the season harness."""
+
+    def __init__(self, events: list[Event]):
+        self.events = sorted(events, key=lambda e: e.at_s)
+        self._sensor_state: dict[str, Event | None] = {s: None for s in SENSORS}
+
+    def season(self, time_s: float, initial: str) -> str:
+        season = initial
+        for e in self.events:
+            if e.kind == "season" and e.at_s <= time_s:
+                season = e.season
+        return season
+
+    def apply_sensor_faults(self, time_s: float, plant) -> None:
+        """Start and end sensor faults on the plant's sensor models."""
+        for sensor in SENSORS:
+            now = None
+            for e in self.events:
+                if e.kind == "sensor" and e.sensor == sensor and e.active(time_s):
+                    now = e
+            if now is not self._sensor_state[sensor]:
+                if now is None:
+                    plant.sensors[sensor].clear()
+                else:
+                    plant.inject_fault(sensor, now.fault, now.value)
+                self._sensor_state[sensor] = now
+
+    def reapply_sensor_faults(self, plant) -> None:
+        """A fresh plant (after a season change) gets the faults that are on."""
+        for sensor, event in self._sensor_state.items():
+            if event is not None:
+                plant.inject_fault(sensor, event.fault, event.value)
+
+    def _any(self, kind: str, time_s: float) -> bool:
+        for e in self.events:
+            if e.kind == kind and e.active(time_s):
+                return True
+        return False
+
+    def link_down(self, time_s: float) -> bool:
+        return self._any("link_drop", time_s)
+
+    def actuator(self, time_s: float, wanted: float, applied: float) -> float:
+        """The output that reaches the plant: a tripped VFD stops the pump; a stuck
+        actuator stays where it was."""
+        if self._any("vfd_trip", time_s):
+            return 0.0
+        if self._any("stuck_actuator", time_s):
+            return applied
+        return wanted
