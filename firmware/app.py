@@ -175,6 +175,7 @@ class App:
         else:
             now = self.loop.wait()
         hal = self.hal
+        hal.poll(now)
         console = self.console
         for _ in range(_BYTES_PER_SLICE):
             byte = hal.console_read()
@@ -222,7 +223,16 @@ def banner(app) -> str:
 
 def start(app):
     """Announce the boot and run until a reboot is requested (main.py calls this)."""
+    hal = app.hal
+    if hal.watchdog_reset:
+        app.controller.sticky_alarms |= alarms.WDT_RESET
+    if hal.auto_gc:
+        # On a board the collector may run whenever the heap runs short; only the
+        # host MicroPython needs collections kept to the serve loop.
+        gc.enable()
     app.hal.console_write(banner(app))
+    if hal.boot_error:
+        hal.console_write("!error %s\n" % hal.boot_error)
     serve(app)
     app.hal.console_write("!reboot\n")
     app.hal.reset()

@@ -1,25 +1,86 @@
-# Chooses the hardware layer for this board. The board name comes from
-# /board.json ({"board": "esp32"}), written by deploy or by the virtual board;
-# a board without `machine.Pin` (the host MicroPython) uses the simulated HAL.
+# Chooses the hardware layer for this board, in two boot steps that main.py
+# separates with collections. /board.json ({"board": "esp32", "profile":
+# "esp32-devkitc"}) is written by deploy or by the virtual board. With a
+# profile, the drivers come from /hw.json (or the profile's default wiring), on
+# real pins, or on simulated ones where the host has none. Without one, the
+# virtual board has no I/O at all (HIL injection only).
 import json
+import sys
 
 
-def board_name() -> str:
+def board_info():
     try:
         with open("/board.json") as f:
-            name = json.load(f).get("board", "virtual")
-    except (OSError, ValueError, AttributeError):
-        name = "virtual"
-    return name if isinstance(name, str) else "virtual"
+            info = json.load(f)
+    except (OSError, ValueError):
+        info = {}
+    if not isinstance(info, dict):
+        info = {}
+    name = info.get("board", "virtual")
+    profile = info.get("profile")
+    return (name if isinstance(name, str) else "virtual",
+            profile if isinstance(profile, str) else None)
 
 
-def make_hal():
+def _on_host() -> bool:
     import machine
 
-    name = board_name()
-    if not hasattr(machine, "Pin"):
+    return not hasattr(machine, "Pin")
+
+
+def hardware_plan():
+    """Step 1: the checked hardware plan, an error text, or None (no profile on the host).
+
+    The checker module is dropped afterwards: its code is not needed once the
+    plan is made, and on an ESP32-sized heap its 11 KB matter."""
+    name, profile_name = board_info()
+    if profile_name is None and _on_host():
+        return None
+    try:
+        import hw
+
+        if profile_name is None:
+            raise hw.ConfigError("profile", "/board.json names no board profile: "
+                                 "deploy with --profile")
+        profile = hw.load_profile(profile_name)
+        return hw.plan(hw.load_config(profile), profile)
+    except Exception as exc:  # a wrong pin, a missing peripheral, a corrupt file
+        return "hw: %s" % (exc,)
+    finally:
+        for module in ("hw", "drivers.params"):
+            if module in sys.modules:
+                del sys.modules[module]
+
+
+def make_hal(plan):
+    """Step 2: the HAL for a plan from hardware_plan()."""
+    name, profile_name = board_info()
+    if plan is None:
         from hal_sim import SimHal
 
         return SimHal(name)
-    # Real boards get their drivers from the board profile (docs/drivers.md).
-    raise RuntimeError("board %r: hardware drivers are not available in this build" % name)
+    from hal_board import BoardHal
+
+    if _on_host():
+        from sim_io import SimIO
+
+        io = SimIO()
+    else:
+        import machine
+
+        from hal_board import MachineIO
+
+        io = MachineIO(machine, name)
+    label = profile_name or name
+    if isinstance(plan, str):
+        hal = BoardHal(None, io, label)
+        hal.boot_error = plan
+        return hal
+    try:
+        return BoardHal(plan, io, label)
+    except Exception as exc:  # a driver's own limits, or machine refusing a pin
+        # The console must come up whatever the wiring says, so the engineer can
+        # read the error and fix /hw.json; the loop runs on missing measurements.
+        hal = BoardHal(None, io, label)
+        hal.boot_error = "hw: %s" % (exc,)
+        return hal

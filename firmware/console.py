@@ -191,7 +191,9 @@ class Console:
         cmd = c.cmd
         p = c.config["params"]
         m = c.meas
-        cop = c.model_cop(cmd.flow_pct, cmd.t_filt_c, cmd.season) if cmd.season else 0.0
+        cop = 0.0
+        if cmd.season and c.has_temperature():
+            cop = c.model_cop(cmd.flow_pct, cmd.t_filt_c, cmd.season)
         return ("mode=%s state=%s season=%s t_in_c=%s flow_pct=%s flow_sp_pct=%s p_opt_pct=%s "
                 "output_pct=%s pump=%s cop_model=%s alarms=%x ticks=%d overruns=%d") % (
             p["mode"], STATE_NAMES[cmd.state], ("?", "cooling", "heating")[cmd.season],
@@ -329,7 +331,9 @@ class Console:
 
     def cmd_ack(self, args):
         app = self.app
-        app.latched_alarms &= app.controller.cmd.alarms
+        # A watchdog reset is reported until someone has seen it.
+        app.controller.sticky_alarms &= ~alarms.WDT_RESET
+        app.latched_alarms &= app.controller.cmd.alarms & ~alarms.WDT_RESET
         return "latched=%x" % app.latched_alarms
 
     def cmd_lock(self, args):

@@ -1,37 +1,27 @@
-# The virtual board's hardware layer: the console is the process's stdin and
-# stdout (a pseudo-terminal on the host); there are no sensors or actuators, so
-# measurements stay missing (the loop sits in its documented safe state) until
-# HIL injection provides them.
-import select
+# The virtual board's hardware layer without a board profile: the console is
+# the process's stdin and stdout (a pseudo-terminal on the host); there are no
+# sensors or actuators, so measurements stay missing (the loop sits in its
+# documented safe state) until HIL injection provides them.
 import sys
+
+from stdio_console import StdioConsole
 
 SOFT_RESET_EXIT = 100
 
 
-class SimHal:
+class SimHal(StdioConsole):
     board_name = "virtual"
+    boot_error = ""
+    watchdog_reset = False
+    auto_gc = False  # the host MicroPython (docs/micropython-host.md)
 
     def __init__(self, board_name: str = "virtual"):
+        StdioConsole.__init__(self)
         self.board_name = board_name
-        self._poll = select.poll()
-        self._poll.register(sys.stdin, select.POLLIN)
-        self._stdin = sys.stdin.buffer  # bytes, one at a time
-        self._out = sys.stdout
         self.last_output_pct = 0.0
 
-    def console_read(self) -> int:
-        if not self._poll.poll(0):
-            return -1
-        data = self._stdin.read(1)
-        if not data:
-            return -1
-        return int(data[0])
-
-    def wait_input(self, timeout_ms: int):
-        self._poll.poll(timeout_ms)
-
-    def console_write(self, text: str):
-        self._out.write(text)
+    def poll(self, now_ms: int):
+        pass
 
     def read(self, meas):
         pass  # no sensors: missing measurements, until HIL injection
@@ -40,18 +30,26 @@ class SimHal:
         self.last_output_pct = cmd.output_pct
 
     def reset(self):
-        # The virtual board restarts the interpreter when it ends with this
-        # status: a fresh heap, like a soft reset on a board. The host's "exit"
-        # call ends it without unwinding the stack.
-        try:
-            import host  # pyright: ignore[reportMissingImports] -- virtual board only
-        except ImportError:
-            sys.exit(SOFT_RESET_EXIT)
-        host.call("exit", str(SOFT_RESET_EXIT))
+        virtual_reset()
 
     def interrupt(self):
-        try:
-            import vrepl  # pyright: ignore[reportMissingImports] -- virtual board only
-        except ImportError:
-            raise KeyboardInterrupt
-        vrepl.interrupted()
+        virtual_interrupt()
+
+
+def virtual_reset():
+    # The virtual board restarts the interpreter when it ends with this
+    # status: a fresh heap, like a soft reset on a board. The host's "exit"
+    # call ends it without unwinding the stack.
+    try:
+        import host  # pyright: ignore[reportMissingImports] -- virtual board only
+    except ImportError:
+        sys.exit(SOFT_RESET_EXIT)
+    host.call("exit", str(SOFT_RESET_EXIT))
+
+
+def virtual_interrupt():
+    try:
+        import vrepl  # pyright: ignore[reportMissingImports] -- virtual board only
+    except ImportError:
+        raise KeyboardInterrupt
+    vrepl.interrupted()

@@ -24,7 +24,13 @@ gc.collect()
 import board  # noqa: E402
 
 gc.collect()
-_app = app.App(board.make_hal())
+_plan = board.hardware_plan()
+gc.collect()
+_hal = board.make_hal(_plan)
+_plan = None
+gc.collect()
+_app = app.App(_hal)
+_hal = None
 gc.collect()
 _app.load_boot_config()
 gc.collect()

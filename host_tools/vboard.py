@@ -28,23 +28,37 @@ SOFT_RESET_BOOT = 100
 SOFT_RESET_RAW = 101
 
 
-def install_firmware(flash: Path, board: str) -> None:
+def install_firmware(flash: Path, board: str, profile: str | None = None,
+                     hw: dict | None = None) -> None:
     """Put the firmware into an empty flash folder, as `copflow deploy` would on a board:
-    modules as .mpy bytecode, main.py as source."""
+    modules as .mpy bytecode, main.py as source. With a board profile the firmware
+    builds that board's drivers on simulated peripherals (docs/drivers.md)."""
     from host_tools.commands.deploy import build
 
     flash.mkdir(parents=True, exist_ok=True)
     if not (flash / "main.py").exists():
         build(flash, board)
-    (flash / "board.json").write_text(json.dumps({"board": board}) + "\n")
+    info = {"board": board, **({"profile": profile} if profile else {})}
+    (flash / "board.json").write_text(json.dumps(info) + "\n")
+    if hw is not None:
+        (flash / "hw.json").write_text(json.dumps(hw) + "\n")
 
 
 class VirtualBoard:
-    def __init__(self, flash: Path, heap: str = "110K", board: str = "esp32",
-                 log=None, restart_delay_s: float = 1.0):
+    def __init__(self, flash: Path, heap: str | None = None, board: str = "esp32",
+                 log=None, restart_delay_s: float = 1.0, profile: str | None = None,
+                 hw: dict | None = None):
         self.flash = Path(flash).resolve()
+        if heap is None:
+            # A profile's heap: the board's, plus what the host interpreter needs
+            # because it cannot collect on demand (docs/drivers.md#memory).
+            from host_tools import hwconfig
+
+            heap = hwconfig.load_profile(profile)["virtual_heap"] if profile else "110K"
         self.heap = heap
         self.board = board
+        self.profile = profile
+        self.hw = hw
         self.log = log or sys.stderr
         self.master, self.slave = pty.openpty()
         tty.setraw(self.slave)
@@ -56,7 +70,7 @@ class VirtualBoard:
         self.restart_delay_s = restart_delay_s
 
     def start(self) -> "VirtualBoard":
-        install_firmware(self.flash, self.board)
+        install_firmware(self.flash, self.board, self.profile, self.hw)
         self._thread = threading.Thread(target=self._supervise, daemon=True)
         self._thread.start()
         return self

@@ -118,13 +118,28 @@ def test_board_command_prints_the_port_first(tmp_path):
     assert proc.returncode == 0
 
 
-def test_deploy_then_reboot_answers_hello_with_the_deployed_version(board):
+@pytest.fixture
+def pico_sized_board(tmp_path):
+    # The Pico profile's drivers need the RP2040's heap on the host interpreter.
+    with VirtualBoard(tmp_path / "flash", heap="192K", restart_delay_s=0.05,
+                      log=sys.stderr) as b:
+        with Link(b.port, timeout_s=10.0) as link:
+            link.wait_for("!boot", 20.0)
+        yield b
+
+
+def test_deploy_then_reboot_answers_hello_with_the_deployed_version(pico_sized_board, tmp_path):
     from host_tools import __version__
 
+    board = pico_sized_board
+    hw = tmp_path / "hw.json"
+    hw.write_text('{"temperature": {"driver": "ntc"}, "flow": {"driver": "pulse"}}')
     result = subprocess.run([sys.executable, "-m", "host_tools.cli", "deploy", "--port",
-                             board.port, "--board", "rp2"],
+                             board.port, "--board", "rp2", "--hw", str(hw)],
                             capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr
+    assert (board.flash / "boards" / "pico.json").exists()
+    assert '"ntc"' in (board.flash / "hw.json").read_text()
     assert (board.flash / "core" / "controller.mpy").exists()
     assert not (board.flash / "core" / "controller.py").exists()
     assert (board.flash / "main.py").exists()
@@ -133,7 +148,18 @@ def test_deploy_then_reboot_answers_hello_with_the_deployed_version(board):
         boot = link.wait_for("!boot", 20.0)
         hello = link.command("hello").fields()
     assert f"copflow={__version__}" in boot
-    assert hello["copflow"] == __version__ and hello["board"] == "rp2"
+    assert hello["copflow"] == __version__ and hello["board"] == "pico"
+
+
+def test_deploy_checks_the_hardware_config_before_copying(board, tmp_path):
+    hw = tmp_path / "hw.json"
+    hw.write_text('{"actuator": {"driver": "analog", "params": {"kind": "dac"}}}')
+    result = subprocess.run([sys.executable, "-m", "host_tools.cli", "deploy", "--port",
+                             board.port, "--board", "rp2", "--hw", str(hw)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "actuator.pins.out: pico has no DAC" in result.stderr
+    assert not (board.flash / "hw.json").exists()
 
 
 def test_hil_lockstep_and_realtime(link):

@@ -148,6 +148,10 @@ class Controller:
         self._out.force(value)
         self._pi.track(value)
 
+    def has_temperature(self) -> bool:
+        """A filtered inlet temperature exists (there has been a valid reading)."""
+        return self._have_t_filt
+
     def model(self, season: int):
         return self._models["cooling" if season == SEASON_COOLING else "heating"]
 

@@ -6,6 +6,7 @@ import sys
 import threading
 from pathlib import Path
 
+from host_tools.errors import CopflowError
 from host_tools.vboard import VirtualBoard, check_heap, default_flash_dir
 
 
@@ -13,20 +14,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flash", type=Path, default=None,
                         help="flash folder, kept across runs "
                              "(default: ~/.local/share/copflow/flash)")
-    parser.add_argument("--heap", default="110K",
-                        help="MicroPython heap (default 110K, ESP32-size)")
+    parser.add_argument("--heap", default=None,
+                        help="MicroPython heap (default 110K, ESP32-size; with --profile, "
+                             "the profile's virtual_heap)")
     parser.add_argument("--board", choices=("esp32", "rp2"), default="esp32",
-                        help="board profile the firmware sees")
+                        help="MicroPython port the firmware sees (default esp32)")
+    parser.add_argument("--profile",
+                        help="board profile (esp32-devkitc, pico): the firmware builds its "
+                             "drivers on simulated peripherals; default: none (HIL only)")
+    parser.add_argument("--hw", type=Path, help="hardware config for the profile (/hw.json)")
 
 
 def run(args: argparse.Namespace) -> int:
-    check_heap(args.heap)
+    if args.heap is not None:
+        check_heap(args.heap)
     flash = args.flash or default_flash_dir()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with VirtualBoard(flash, heap=args.heap, board=args.board) as board:
+    hw = None
+    if args.profile:
+        from host_tools import hwconfig
+
+        hw = hwconfig.read(args.hw) if args.hw else None
+        hwconfig.check(hw, args.profile, str(args.hw or "default wiring"))
+        args.board = hwconfig.load_profile(args.profile)["port"]
+    elif args.hw:
+        raise CopflowError("--hw needs --profile")
+    with VirtualBoard(flash, heap=args.heap, board=args.board, profile=args.profile,
+                      hw=hw) as board:
         print(board.port, flush=True)
-        print(f"virtual {args.board} board, heap {args.heap}, flash {flash}; "
+        print(f"virtual {args.profile or args.board} board, heap {board.heap}, flash {flash}; "
               f"connect with: copflow console --port {board.port}   (Ctrl-C here stops it)",
               file=sys.stderr, flush=True)
         try:

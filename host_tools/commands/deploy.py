@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from host_tools import __version__
+from host_tools import __version__, hwconfig
 from host_tools.commands._port import add_port_arguments, board_port
 from host_tools.errors import CopflowError
 from host_tools.link import Link
@@ -25,11 +25,24 @@ SOURCE_ONLY = ("main.py",)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_port_arguments(parser)
     parser.add_argument("--board", choices=("esp32", "rp2"), default="esp32",
-                        help="board profile written to /board.json")
+                        help="MicroPython port of the board (default esp32)")
+    parser.add_argument("--profile",
+                        help="board profile (esp32-devkitc, pico; default: the port's)")
+    parser.add_argument("--hw", type=Path,
+                        help="hardware config to install as /hw.json, checked first "
+                             "(default: keep the board's, or the profile's default wiring)")
 
 
-def build(out: Path, board: str) -> list[Path]:
+def build(out: Path, board: str, profile: str | None = None, hw: dict | None = None
+          ) -> list[Path]:
+    """The files a board gets: modules as .mpy, main.py as source, the board
+    profiles, /board.json naming port and profile, and /hw.json if given."""
     files = []
+    for src in sorted((FIRMWARE_DIR / "boards").glob("*.json")):
+        dst = out / "boards" / src.name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dst)
+        files.append(dst)
     for src in sorted(FIRMWARE_DIR.rglob("*.py")):
         if "__pycache__" in src.parts:
             continue
@@ -46,7 +59,12 @@ def build(out: Path, board: str) -> list[Path]:
             if proc.returncode != 0:
                 raise CopflowError(f"mpy-cross failed on {rel}: {proc.stderr.strip()}")
         files.append(dst)
-    (out / "board.json").write_text(json.dumps({"board": board}) + "\n")
+    info = {"board": board}
+    if profile:
+        info["profile"] = profile
+    (out / "board.json").write_text(json.dumps(info) + "\n")
+    if hw is not None:
+        (out / "hw.json").write_text(json.dumps(hw, indent=1) + "\n")
     return files
 
 
@@ -65,7 +83,14 @@ def mpremote(port: str, *args: str, timeout_s: float = 120) -> str:
 def run(args: argparse.Namespace) -> int:
     with board_port(args) as port, tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "fw"
-        files = build(out, args.board)
+        profile = args.profile or hwconfig.DEFAULT_PROFILE[args.board]
+        port_of_profile = hwconfig.load_profile(profile)["port"]
+        if port_of_profile != args.board:
+            raise CopflowError(f"profile {profile} is a {port_of_profile} board, not {args.board}")
+        hw = hwconfig.read(args.hw) if args.hw else None
+        if hw is not None:
+            hwconfig.check(hw, profile, str(args.hw))
+        files = build(out, args.board, profile, hw)
         print(f"built {len(files)} files ({sum(f.stat().st_size for f in files)} bytes)")
         # Stale .py twins of modules now shipped as .mpy would be imported first.
         stale = [f.relative_to(out).with_suffix(".py").as_posix() for f in files
@@ -75,12 +100,18 @@ def run(args: argparse.Namespace) -> int:
                  + remove.replace(";", "\n"))
         mpremote(port, "fs", "cp", "-r", *[str(p) for p in sorted(out.iterdir())], ":")
         print(f"copied to {port}")
-        with Link(port, timeout_s=args.timeout) as link:
+        errors: list[str] = []
+        with Link(port, timeout_s=args.timeout,
+                  on_unsolicited=lambda line: errors.append(line) if line.startswith("!error")
+                  else None) as link:
             link.write_raw(b"\r\x03\r\x02")  # leave any raw REPL; reach the friendly REPL
             time.sleep(0.3)
             link.write_raw(b"\x04")  # soft reset: main.py runs
             boot = link.wait_for("!boot", 20.0)
             hello = link.command("hello").fields()
+        if errors:
+            raise CopflowError(f"{port}: the board booted with errors:\n  "
+                               + "\n  ".join(e[len("!error "):] for e in errors))
         if hello.get("copflow") != __version__:
             raise CopflowError(f"board reports copflow {hello.get('copflow')}, "
                                f"expected {__version__}")

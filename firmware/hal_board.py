@@ -1,0 +1,186 @@
+# The hardware layer of a board profile: the drivers hw.plan() chose, built
+# from an IO factory (MachineIO on a board, sim_io.SimIO on the virtual board),
+# polled every 10 ms slice, read once per control tick. Driver faults go to the
+# supervisor as alarm bits in meas.faults. The watchdog is fed from the loop's
+# slice only, so a stuck loop (or console) resets the board.
+from core.config import ConfigError
+from core.controller import UNIT_MODE_NONE
+from stdio_console import StdioConsole
+
+UNIT_COOLING = 1
+UNIT_HEATING = 2
+
+
+class MachineIO:
+    """Peripherals from MicroPython's `machine` (and `onewire`) on a real board."""
+
+    auto_gc = True
+
+    def __init__(self, machine, port: str):
+        self._m = machine
+        self._port = port
+        import time
+
+        self.ticks_us = time.ticks_us
+
+    def pin_in(self, pin: int, pull_up: bool = True):
+        m = self._m
+        return m.Pin(pin, m.Pin.IN, m.Pin.PULL_UP if pull_up else None)
+
+    def pin_out(self, pin: int, value: int = 0):
+        m = self._m
+        return m.Pin(pin, m.Pin.OUT, value=value)
+
+    def onewire(self, pin: int):
+        import onewire
+
+        m = self._m
+        return onewire.OneWire(m.Pin(pin, m.Pin.OPEN_DRAIN, m.Pin.PULL_UP))
+
+    def adc(self, pin: int):
+        m = self._m
+        if self._port == "esp32":
+            # 11 dB attenuation: the full 0..3.3 V span (ESP32 ADC docs).
+            return m.ADC(m.Pin(pin), atten=m.ADC.ATTN_11DB)
+        return m.ADC(m.Pin(pin))
+
+    def pwm(self, pin: int, freq_hz: int):
+        m = self._m
+        return m.PWM(m.Pin(pin, m.Pin.OUT), freq=freq_hz, duty_u16=0)
+
+    def dac(self, pin: int):
+        # Only the ESP32 port has machine.DAC; hw.plan() refuses a DAC elsewhere.
+        m = self._m
+        return m.DAC(m.Pin(pin))
+
+    def uart(self, uart_id: int, tx: int, rx: int):
+        m = self._m
+        return m.UART(uart_id, baudrate=9600, tx=m.Pin(tx), rx=m.Pin(rx))
+
+    def wdt(self, timeout_ms: int):
+        return self._m.WDT(timeout=timeout_ms)
+
+    def watchdog_reset(self) -> bool:
+        m = self._m
+        return m.reset_cause() == m.WDT_RESET
+
+    def reset(self):
+        self._m.reset()
+
+    def interrupt(self):
+        raise KeyboardInterrupt
+
+
+def _build(section, io):
+    """The driver object for one hw.plan() section."""
+    module = __import__(section["module"], None, None, [section["cls"]])
+    cls = getattr(module, section["cls"])
+    pins = section["pins"]
+    params = section["params"]
+    driver = section["driver"]
+    if driver == "ds18b20":
+        return cls(io.onewire(pins["onewire"]), params, rom=section.get("rom"))
+    if driver in ("ntc", "current_loop"):
+        return cls(io.adc(pins["adc"]), params)
+    if driver == "pulse":
+        return cls(io.pin_in(pins["pulse"], True), io.ticks_us, params)
+    if driver == "analog":
+        out = pins["out"]
+        if params["kind"] == "dac":
+            return cls(io.dac(out), params)
+        return cls(io.pwm(out, params["pwm_freq_hz"]), params)
+    if driver == "valve_3point":
+        off = 0 if params["active"] == "high" else 1
+        return cls(io.pin_out(pins["open"], off), io.pin_out(pins["close"], off), params)
+    # vfd
+    de = pins.get("de")
+    return cls(io.uart(pins["uart"], pins["tx"], pins["rx"]), params,
+               de=None if de is None else io.pin_out(de, 0))
+
+
+def build_drivers(plan, io):
+    """(temperature, flow, actuator) drivers of a hw.plan(); None where not configured.
+    Drivers check their cross-field limits here (ConfigError)."""
+    out = []
+    for name in ("temperature", "flow", "actuator"):
+        section = plan[name]
+        if not section:
+            out.append(None)
+            continue
+        try:
+            out.append(_build(section, io))
+        except ConfigError as exc:
+            where = ".params." if exc.key in section["params"] else "."
+            raise ConfigError(name + where + exc.key, str(exc)[len(exc.key) + 2:])
+    return out
+
+
+class BoardHal(StdioConsole):
+    def __init__(self, plan, io, board_name: str):
+        StdioConsole.__init__(self)
+        self.board_name = board_name
+        self.boot_error = ""
+        self.auto_gc = io.auto_gc
+        self._io = io
+        self.temperature = None
+        self.flow = None
+        self.actuator = None
+        self._running_pin = None
+        self._heating_pin = None
+        self._active = 0
+        self._wdt = None
+        self.watchdog_reset = False
+        if plan is None:
+            return  # no usable hardware config: console only, measurements missing
+        self.temperature, self.flow, self.actuator = build_drivers(plan, io)
+        inputs = plan["inputs"]
+        self._active = 0 if plan["active_low"] else 1
+        if "unit_running" in inputs:
+            self._running_pin = io.pin_in(inputs["unit_running"], plan["active_low"])
+        if "unit_heating" in inputs:
+            self._heating_pin = io.pin_in(inputs["unit_heating"], plan["active_low"])
+        self.watchdog_reset = io.watchdog_reset()
+        if plan["watchdog_s"]:
+            self._wdt = io.wdt(plan["watchdog_s"] * 1000)
+
+    def poll(self, now_ms: int):
+        """Every slice: advance the drivers' non-blocking work, feed the watchdog."""
+        if self.temperature is not None:
+            self.temperature.poll(now_ms)
+        if self.flow is not None:
+            self.flow.poll(now_ms)
+        if self.actuator is not None:
+            self.actuator.poll(now_ms)
+        if self._wdt is not None:
+            self._wdt.feed()
+
+    def read(self, meas):
+        faults = 0
+        sensor = self.temperature
+        if sensor is not None:
+            meas.t_in_c = sensor.value
+            faults |= sensor.fault
+        sensor = self.flow
+        if sensor is not None:
+            meas.flow_m3h = sensor.value
+            faults |= sensor.fault
+        if self.actuator is not None:
+            faults |= self.actuator.fault
+        meas.faults = faults
+        pin = self._running_pin
+        meas.unit_running = None if pin is None else pin.value() == self._active
+        pin = self._heating_pin
+        if pin is None:
+            meas.unit_mode = UNIT_MODE_NONE
+        else:
+            meas.unit_mode = UNIT_HEATING if pin.value() == self._active else UNIT_COOLING
+
+    def write(self, cmd):
+        if self.actuator is not None:
+            self.actuator.apply(cmd.output_pct, cmd.pump_run)
+
+    def reset(self):
+        self._io.reset()
+
+    def interrupt(self):
+        self._io.interrupt()

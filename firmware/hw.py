@@ -1,0 +1,200 @@
+# The installation's hardware: which drivers read the sensors and drive the
+# actuator, on which pins, checked against the board profile (boards/*.json:
+# what the board has) before anything touches a pin. A bad /hw.json or a pin
+# the board does not have is a ConfigError naming the key, shown on the
+# console at boot (docs/drivers.md, docs/wiring.md).
+import json
+
+from core.config import ConfigError
+from drivers.params import validate as validate_params
+
+HW_FILE = "/hw.json"
+PROFILE_DIR = "/boards"
+
+# section -> driver name -> (module, class, ((role, kind, required), ...)).
+# Pin kinds: in (digital input), out (digital output), io (open-drain 1-Wire),
+# adc, analog (DAC pin, or any output pin for PWM), uart (a UART id),
+# uart_tx / uart_rx (its pins).
+DRIVERS = {
+    "temperature": {
+        "ds18b20": ("drivers.ds18b20", "DS18B20", (("onewire", "io", True),)),
+        "ntc": ("drivers.ntc", "NTC", (("adc", "adc", True),)),
+    },
+    "flow": {
+        "pulse": ("drivers.pulse_flow", "PulseFlow", (("pulse", "in", True),)),
+        "current_loop": ("drivers.current_loop", "CurrentLoop", (("adc", "adc", True),)),
+    },
+    "actuator": {
+        "analog": ("drivers.analog_out", "AnalogOut", (("out", "analog", True),)),
+        "valve_3point": ("drivers.valve_3point", "Valve3Point",
+                         (("open", "out", True), ("close", "out", True))),
+        "vfd": ("drivers.vfd", "Vfd", (("uart", "uart", True), ("tx", "uart_tx", True),
+                                       ("rx", "uart_rx", True), ("de", "out", False))),
+    },
+}
+SECTIONS = ("temperature", "flow", "actuator")
+INPUTS = ("unit_running", "unit_heating")
+_TOP_KEYS = ("profile", "temperature", "flow", "actuator", "inputs", "watchdog_s")
+
+
+def load_json(path: str, what: str):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except OSError:
+        raise ConfigError(what, "cannot read %s" % path)
+    except ValueError:
+        raise ConfigError(what, "%s is not valid JSON" % path)
+
+
+def load_profile(name: str, folder: str = PROFILE_DIR) -> dict:
+    if not isinstance(name, str) or not name or "/" in name or "." in name:
+        raise ConfigError("profile", "bad profile name %r" % (name,))
+    profile = load_json("%s/%s.json" % (folder, name), "profile")
+    if not isinstance(profile, dict) or profile.get("name") != name:
+        raise ConfigError("profile", "%s/%s.json is not the %s profile" % (folder, name, name))
+    return profile
+
+
+def load_config(profile: dict, path: str = HW_FILE) -> dict:
+    """The installation's /hw.json, or the profile's default wiring if there is none."""
+    try:
+        with open(path) as f:
+            f.read(1)
+    except OSError:
+        return profile["default_hw"]
+    return load_json(path, "hw")
+
+
+def _pin_error(key, pin, why, profile):
+    return ConfigError(key, "GPIO %r %s on %s" % (pin, why, profile["name"]))
+
+
+def check_pin(key: str, pin, kind: str, profile: dict, extra=None):
+    """Raise ConfigError unless `pin` can do `kind` on this board."""
+    if kind == "uart":
+        if str(pin) not in profile["uarts"]:
+            raise ConfigError(key, "UART %r does not exist on %s (has %s)"
+                              % (pin, profile["name"], ", ".join(sorted(profile["uarts"]))))
+        return
+    if isinstance(pin, bool) or not isinstance(pin, int):
+        raise ConfigError(key, "expected a GPIO number, got %r" % (pin,))
+    if pin not in profile["gpio"]:
+        raise _pin_error(key, pin, "is not a usable GPIO", profile)
+    if kind in ("out", "io", "uart_tx") and pin in profile["input_only"]:
+        raise _pin_error(key, pin, "is input-only", profile)
+    if kind == "adc" and pin not in profile["adc"]:
+        raise _pin_error(key, pin, "has no usable ADC (ADC pins: %s)"
+                         % ", ".join(str(p) for p in profile["adc"]), profile)
+    if kind == "analog":
+        if extra == "dac":
+            if not profile["dac"]:
+                raise ConfigError(key, "%s has no DAC: use kind pwm with an RC filter"
+                                  % profile["name"])
+            if pin not in profile["dac"]:
+                raise _pin_error(key, pin, "is not a DAC pin (DAC pins: %s)"
+                                 % ", ".join(str(p) for p in profile["dac"]), profile)
+        elif pin in profile["input_only"]:
+            raise _pin_error(key, pin, "is input-only", profile)
+    if kind in ("uart_tx", "uart_rx"):
+        allowed = profile["uarts"][str(extra)]
+        if isinstance(allowed, dict):
+            pins = allowed["tx" if kind == "uart_tx" else "rx"]
+            if pin not in pins:
+                raise _pin_error(key, pin, "cannot be UART%s %s (allowed: %s)"
+                                 % (extra, "TX" if kind == "uart_tx" else "RX",
+                                    ", ".join(str(p) for p in pins)), profile)
+
+
+def _section(name: str, spec, profile: dict, used: dict) -> dict:
+    if not isinstance(spec, dict):
+        raise ConfigError(name, "expected an object with driver, params, pins")
+    driver = spec.get("driver")
+    keys = ("driver", "params", "pins", "rom") if driver == "ds18b20" else \
+        ("driver", "params", "pins")
+    for key in spec:
+        if key not in keys:
+            raise ConfigError("%s.%s" % (name, key), "unknown key (%s)" % ", ".join(keys))
+    drivers = DRIVERS[name]
+    if driver not in drivers:
+        raise ConfigError(name + ".driver", "%r is not one of %s"
+                          % (driver, "|".join(sorted(drivers))))
+    module_name, class_name, roles = drivers[driver]
+    module = __import__(module_name, None, None, [class_name])
+    params = validate_params(module.PARAMS, spec.get("params", {}), name + ".params")
+    given = spec.get("pins", {})
+    if not isinstance(given, dict):
+        raise ConfigError(name + ".pins", "expected an object of role: GPIO")
+    role_names = [r[0] for r in roles]
+    for role in given:
+        if role not in role_names:
+            raise ConfigError("%s.pins.%s" % (name, role), "unknown pin role for %s (%s)"
+                              % (driver, ", ".join(role_names)))
+    pins = {}
+    for role, kind, required in roles:
+        key = "%s.pins.%s" % (name, role)
+        pin = given.get(role, profile["pins"].get("%s.%s" % (driver, role)))
+        if pin is None:
+            if required:
+                raise ConfigError(key, "no pin given and %s has no default" % profile["name"])
+            continue
+        extra = params.get("kind") if kind == "analog" else pins.get("uart")
+        check_pin(key, pin, kind, profile, extra)
+        if kind != "uart":
+            if pin in used:
+                raise ConfigError(key, "GPIO %d is already %s" % (pin, used[pin]))
+            used[pin] = "%s.pins.%s" % (name, role)
+        pins[role] = pin
+    out = {"driver": driver, "module": module_name, "cls": class_name, "params": params,
+           "pins": pins}
+    if "rom" in spec:
+        rom = spec["rom"]
+        if not isinstance(rom, str):
+            raise ConfigError(name + ".rom", "expected 16 hex digits, got %r" % (rom,))
+        out["rom"] = rom  # checked (hex, CRC, family) by the driver when it is built
+    return out
+
+
+def plan(config, profile: dict) -> dict:
+    """The checked hardware plan: drivers with complete params and pins, inputs,
+    watchdog. Raises ConfigError naming the first problem."""
+    if not isinstance(config, dict):
+        raise ConfigError("hw", "expected an object")
+    for key in config:
+        if key not in _TOP_KEYS:
+            raise ConfigError(key, "unknown key (%s)" % ", ".join(_TOP_KEYS))
+    if config.get("profile", profile["name"]) != profile["name"]:
+        raise ConfigError("profile", "hw config is for %r but this board is %r"
+                          % (config["profile"], profile["name"]))
+    used = {}
+    out = {"profile": profile["name"], "inputs": {}, "active_low": True}
+    for name in SECTIONS:
+        out[name] = _section(name, config[name], profile, used) if name in config else None
+    inputs = config.get("inputs", {})
+    if not isinstance(inputs, dict):
+        raise ConfigError("inputs", "expected an object")
+    for key in inputs:
+        value = inputs[key]
+        if key == "active_low":
+            if not isinstance(value, bool):
+                raise ConfigError("inputs.active_low", "expected true or false")
+            out["active_low"] = value
+            continue
+        if key not in INPUTS:
+            raise ConfigError("inputs." + key, "unknown input (%s, active_low)"
+                              % ", ".join(INPUTS))
+        pin = profile["pins"].get("inputs." + key) if value is True else value
+        if value is False:
+            continue
+        check_pin("inputs." + key, pin, "in", profile)
+        if pin in used:
+            raise ConfigError("inputs." + key, "GPIO %d is already %s" % (pin, used[pin]))
+        used[pin] = "inputs." + key
+        out["inputs"][key] = pin
+    wd = config.get("watchdog_s", 8)
+    limit = profile["watchdog_max_s"]
+    if isinstance(wd, bool) or not isinstance(wd, int) or not (wd == 0 or 2 <= wd <= limit):
+        raise ConfigError("watchdog_s", "%r: expected 0 (off) or 2..%d s on %s"
+                          % (wd, limit, profile["name"]))
+    out["watchdog_s"] = wd
+    return out

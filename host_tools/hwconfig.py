@@ -1,0 +1,55 @@
+"""Host-side checks of a board's hardware config (/hw.json) with the firmware's own code.
+
+The same `hw.plan()` that runs at boot, plus building every driver on
+simulated peripherals, so the drivers' own cross-field limits are checked too:
+an error shows on the PC before anything is copied to the board.
+"""
+
+import json
+from pathlib import Path
+
+from host_tools.errors import CopflowError
+from host_tools.paths import FIRMWARE_DIR, import_firmware
+
+PROFILE_DIR = FIRMWARE_DIR / "boards"
+DEFAULT_PROFILE = {"esp32": "esp32-devkitc", "rp2": "pico"}
+
+
+def profiles() -> list[str]:
+    return sorted(p.stem for p in PROFILE_DIR.glob("*.json"))
+
+
+def load_profile(name: str) -> dict:
+    import_firmware()
+    import hw
+
+    if name not in profiles():
+        raise CopflowError(f"no board profile {name!r} (have: {', '.join(profiles())})")
+    return hw.load_profile(name, str(PROFILE_DIR))
+
+
+def check(config, profile_name: str, source: str = "hw config") -> dict:
+    """The hardware plan for `config` (a parsed /hw.json, or None for the profile's
+    default wiring), or CopflowError naming the key at fault."""
+    import_firmware()
+    import hal_board
+    import hw
+    from core.config import ConfigError
+    from sim_io import SimIO
+
+    profile = load_profile(profile_name)
+    try:
+        plan = hw.plan(profile["default_hw"] if config is None else config, profile)
+        hal_board.build_drivers(plan, SimIO())
+    except ConfigError as exc:
+        raise CopflowError(f"{source}: {exc}") from None
+    return plan
+
+
+def read(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except OSError as exc:
+        raise CopflowError(f"cannot read {path}: {exc.strerror}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CopflowError(f"{path}: not valid JSON ({exc})") from None

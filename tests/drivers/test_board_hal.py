@@ -1,0 +1,183 @@
+"""The board HAL: drivers built from a hardware plan on (fake) machine peripherals, their
+readings and faults reaching the control core, the watchdog fed from the loop only."""
+
+import pytest
+
+import hal_board
+import hw
+import stdio_console
+from core import alarms
+from core.controller import STATE_SAFE, Controller
+from fake_machine import ADC, PWM, WDT, Clock, Pin
+from fake_onewire import FakeDS18B20, FakeOneWire
+from host_tools import hwconfig
+
+MA_PER_CODE = 3.3 / 65535 / 150 * 1000  # 150 ohm shunt, 3.3 V ADC
+
+
+class FakeIO:
+    """What MachineIO gives on a board, from the fakes; records what it built."""
+
+    auto_gc = True
+
+    def __init__(self, clock, bus, watchdog_reset=False):
+        self.clock = clock
+        self.bus = bus
+        self.adcs: dict[int, ADC] = {}
+        self.pins: dict[int, Pin] = {}
+        self.pwms: dict[int, PWM] = {}
+        self.watchdog = None
+        self._wdt_reset = watchdog_reset
+        self.ticks_us = clock.ticks_us
+
+    def pin_in(self, pin, pull_up=True):
+        self.pins[pin] = Pin(pin, Pin.IN, value=1 if pull_up else 0)
+        return self.pins[pin]
+
+    def pin_out(self, pin, value=0):
+        self.pins[pin] = Pin(pin, Pin.OUT, value=value)
+        return self.pins[pin]
+
+    def onewire(self, pin):
+        return self.bus
+
+    def adc(self, pin):
+        self.adcs[pin] = ADC(pin)
+        return self.adcs[pin]
+
+    def pwm(self, pin, freq_hz):
+        self.pwms[pin] = PWM(pin, freq_hz)
+        return self.pwms[pin]
+
+    def wdt(self, timeout_ms):
+        self.watchdog = WDT(timeout=timeout_ms)
+        return self.watchdog
+
+    def watchdog_reset(self):
+        return self._wdt_reset
+
+
+@pytest.fixture(autouse=True)
+def no_stdin(monkeypatch):
+    # The console side of the HAL is the interpreter's stdin, which pytest holds.
+    monkeypatch.setattr(stdio_console.StdioConsole, "__init__", lambda self: None)
+
+
+HW = {"temperature": {"driver": "ds18b20"},
+      "flow": {"driver": "current_loop", "params": {"range_low": 0.0, "range_high": 1.2}},
+      "actuator": {"driver": "analog", "params": {"kind": "pwm"}},
+      "inputs": {"unit_running": True, "unit_heating": True},
+      "watchdog_s": 4}
+
+
+def make(sensor=None, watchdog_reset=False):
+    prof = hwconfig.load_profile("pico")
+    plan = hw.plan(HW, prof)
+    clock = Clock()
+    sensor = sensor or FakeDS18B20(temp_c=27.6)
+    bus = FakeOneWire(clock, [sensor])
+    io = FakeIO(clock, bus, watchdog_reset)
+    hal = hal_board.BoardHal(plan, io, "pico")
+    loop_adc = io.adcs[prof["pins"]["current_loop.adc"]]
+    return hal, io, clock, sensor, loop_adc
+
+
+def set_ma(adc, ma):
+    adc.code = round(ma / MA_PER_CODE)
+
+
+def run(hal, clock, ms):
+    for _ in range(ms // 10):
+        clock.advance_ms(10)
+        hal.poll(clock.ticks_ms())
+
+
+def test_readings_reach_the_measurements():
+    hal, io, clock, _, adc = make()
+    set_ma(adc, 12.0)  # mid-scale: 0.6 m3/h
+    io.pins[20].set_input(0)  # unit running (contact to ground, active low)
+    io.pins[21].set_input(1)  # heating contact open: cooling
+    run(hal, clock, 2000)
+    ctrl = Controller()
+    hal.read(ctrl.meas)
+    assert ctrl.meas.t_in_c == pytest.approx(27.6, abs=0.07)
+    assert ctrl.meas.flow_m3h == pytest.approx(0.6, abs=0.005)
+    assert ctrl.meas.faults == 0
+    assert ctrl.meas.unit_running is True and ctrl.meas.unit_mode == 1
+    io.pins[21].set_input(0)
+    hal.read(ctrl.meas)
+    assert ctrl.meas.unit_mode == 2
+
+
+def test_each_driver_fault_reaches_the_supervisor_with_its_own_code():
+    hal, io, clock, sensor, adc = make()
+    set_ma(adc, 12.0)
+    io.pins[20].set_input(0)  # unit running
+    run(hal, clock, 2000)
+    ctrl = Controller()
+    sensor.present = False  # the DS18B20 is unplugged
+    set_ma(adc, 2.0)  # and the 4-20 mA loop is broken
+    run(hal, clock, 3000)
+    hal.read(ctrl.meas)
+    assert ctrl.meas.t_in_c is None and ctrl.meas.flow_m3h is None
+    assert ctrl.meas.faults == alarms.T_NO_SENSOR | alarms.FLOW_LOOP_LOW
+    for i in range(5):
+        cmd = ctrl.step(1000 * i)
+    assert cmd.alarms & alarms.T_NO_SENSOR and cmd.alarms & alarms.FLOW_LOOP_LOW
+    assert cmd.alarms & alarms.T_MISSING and cmd.alarms & alarms.FLOW_MISSING
+    assert cmd.state == STATE_SAFE and cmd.pump_run
+    assert alarms.code(alarms.T_NO_SENSOR) == "A17"
+    assert "FLOW_LOOP_LOW" in alarms.names(cmd.alarms)
+    # Plugged back in: the faults clear by themselves.
+    sensor.present = True
+    set_ma(adc, 12.0)
+    run(hal, clock, 3000)
+    hal.read(ctrl.meas)
+    assert ctrl.meas.faults == 0 and ctrl.meas.t_in_c is not None
+
+
+def test_driver_fault_bits_are_distinct():
+    bits = [alarms.T_NO_SENSOR, alarms.T_CRC, alarms.T_POWER_ON, alarms.T_OPEN, alarms.T_SHORT,
+            alarms.FLOW_LOOP_LOW, alarms.FLOW_LOOP_HIGH, alarms.FLOW_PULSE_NOISE,
+            alarms.VALVE_UNSYNCED, alarms.VFD_LINK, alarms.VFD_REJECT, alarms.VFD_TRIP,
+            alarms.WDT_RESET]
+    assert len(set(bits)) == len(bits) and all(b < 1 << 29 for b in bits)
+    assert len({alarms.code(b) for b in bits}) == len(bits)
+    assert all(alarms.names(b) for b in bits)
+
+
+def test_the_command_reaches_the_actuator():
+    hal, io, clock, _, _ = make()
+    ctrl = Controller()
+    ctrl.cmd.output_pct, ctrl.cmd.pump_run = 50.0, True
+    hal.write(ctrl.cmd)
+    run(hal, clock, 20)
+    pwm = io.pwms[15]
+    assert 0.45 < pwm.duty_u16() / 65535 < 0.55  # 5 V of 10 V through a x3.03 stage
+    ctrl.cmd.pump_run = False
+    hal.write(ctrl.cmd)
+    run(hal, clock, 20)
+    assert pwm.duty_u16() == 0
+
+
+def test_the_watchdog_is_fed_once_per_slice_and_a_watchdog_reset_is_reported():
+    hal, io, clock, _, _ = make()
+    assert io.watchdog.timeout == 4000
+    run(hal, clock, 500)
+    assert io.watchdog.feeds == 50
+    ctrl = Controller()
+    hal.read(ctrl.meas)
+    hal.write(ctrl.cmd)
+    assert io.watchdog.feeds == 50  # reading and writing do not feed it: only the loop
+    assert not hal.watchdog_reset
+    assert make(watchdog_reset=True)[0].watchdog_reset
+
+
+def test_no_plan_means_no_drivers_and_missing_measurements():
+    io = FakeIO(Clock(), None)
+    hal = hal_board.BoardHal(None, io, "pico")
+    ctrl = Controller()
+    hal.poll(0)
+    hal.read(ctrl.meas)
+    assert ctrl.meas.t_in_c is None and ctrl.meas.faults == 0
+    assert io.watchdog is None
