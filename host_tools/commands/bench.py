@@ -22,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="MicroPython heap (default 110K, an ESP32-sized heap)")
     parser.add_argument("--batches", type=int, default=400,
                         help="MicroPython ticks run = 50 x this (default 400: 20,000 ticks)")
+    parser.add_argument("--hil", action="store_true",
+                        help="also run paper-summer in lockstep through a virtual board: "
+                             "ticks/s, round trips, heap and collections on the board")
     parser.add_argument("--console", action="store_true",
                         help="also measure the console: cost on MicroPython, get round trip "
                              "through a virtual board")
@@ -82,6 +85,41 @@ def bench_link(requests: int = 300) -> dict:
             "get_rtt_ms_max": samples[-1]}
 
 
+def _mem(link) -> dict:
+    return {k: int(v) for k, v in link.command("mem").fields().items()}
+
+
+def bench_hil(profile: str | None = None) -> dict:
+    """paper-summer (2,160 lockstep ticks) through a virtual board, plus what the
+    board's serve loop saw of its heap: collections, the longest pause, live heap."""
+    import subprocess
+
+    from host_tools import hil
+    from host_tools.link import Link
+    from host_tools.vboard import VirtualBoard
+
+    with tempfile.TemporaryDirectory() as tmp, \
+            VirtualBoard(Path(tmp) / "flash", log=subprocess.DEVNULL, profile=profile,
+                         board="rp2" if profile == "pico" else "esp32") as board, \
+            Link(board.port, timeout_s=10.0) as link:
+        link.wait_for("!boot", 30.0)
+        boot = _mem(link)
+        _, timing, _ = hil.run(link, hil.load_scenario("paper-summer"))
+        after = _mem(link)
+    prefix = f"hil_{profile.replace('-', '_')}_" if profile else "hil_"
+    out = {f"{prefix}heap": board.heap,
+           f"{prefix}ticks_per_s": timing["ticks_per_s"],
+           f"{prefix}rtt_ms_p50": timing["round_trip_ms_p50"],
+           f"{prefix}rtt_ms_p99": timing["round_trip_ms_p99"],
+           f"{prefix}rtt_ms_max": timing["max_round_trip_ms"],
+           f"{prefix}live_heap_first_bytes": after["live_first"],
+           f"{prefix}live_heap_end_bytes": after["live_last"],
+           f"{prefix}live_heap_max_bytes": after["live_max"],
+           f"{prefix}collections": after["collections"] - boot["collections"],
+           f"{prefix}gc_pause_us_max": after["gc_max_us"]}
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     if args.batches < 1:
         raise CopflowError("--batches must be at least 1")
@@ -92,6 +130,10 @@ def run(args: argparse.Namespace) -> int:
         # Time, not memory, is measured here: a roomy heap keeps collections out of it.
         result.update(bench_micropython("2M", 1, GUEST_CONSOLE_BENCH))
         result.update(bench_link())
+    if args.hil:
+        result.update(bench_hil())
+        for profile in ("esp32-devkitc", "pico"):
+            result.update(bench_hil(profile))
     if args.json:
         print(json.dumps(result, indent=2, sort_keys=True))
         return 0
@@ -111,4 +153,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"get round trip through the virtual board: median "
               f"{result['get_rtt_ms_median']:.1f} ms, p95 {result['get_rtt_ms_p95']:.1f} ms, "
               f"max {result['get_rtt_ms_max']:.1f} ms")
+    if args.hil:
+        for profile in (None, "esp32-devkitc", "pico"):
+            p = f"hil_{profile.replace('-', '_')}_" if profile else "hil_"
+            print(f"HIL lockstep, paper-summer, virtual board "
+                  f"{profile or 'without profile'} (heap {result[p + 'heap']}):")
+            print(f"  {result[p + 'ticks_per_s']:.0f} ticks/s, round trip median "
+                  f"{result[p + 'rtt_ms_p50']:.1f} ms, p99 {result[p + 'rtt_ms_p99']:.1f} ms, "
+                  f"max {result[p + 'rtt_ms_max']:.1f} ms")
+            print(f"  live heap {result[p + 'live_heap_first_bytes']} bytes at the first "
+                  f"collection, {result[p + 'live_heap_end_bytes']} at the last "
+                  f"(max {result[p + 'live_heap_max_bytes']}); "
+                  f"{result[p + 'collections']} collections, longest "
+                  f"{result[p + 'gc_pause_us_max']} us")
     return 0
