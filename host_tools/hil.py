@@ -45,10 +45,9 @@ def _number(value: float) -> str:
     return repr(value) if value == value else "nan"
 
 
-class LinkDriver(Driver):
-    """The controller under test is a board, reached through a Link, in lockstep."""
-
-    name = "hil"
+class BoardDriver(Driver):
+    """A board reached through a Link; `settings` are parameters set after the
+    installation's (configure_board)."""
 
     def __init__(self, link: Link, coeffs: dict | None = None, settings: dict | None = None):
         self.link = link
@@ -56,6 +55,15 @@ class LinkDriver(Driver):
         self.settings = settings
         self.steps = 0
         self.rtt_max_ms = 0.0
+
+
+class LinkDriver(BoardDriver):
+    """The controller under test is a board, reached through a Link, in lockstep."""
+
+    name = "hil"
+
+    def __init__(self, link: Link, coeffs: dict | None = None, settings: dict | None = None):
+        super().__init__(link, coeffs, settings)
         self.elapsed_s = 0.0
         self.rtts_ms: list[float] = []
 
@@ -101,7 +109,7 @@ class LinkDriver(Driver):
                 "round_trip_ms_p99": percentile(0.99)}
 
 
-class RealtimeLinkDriver(Driver):
+class RealtimeLinkDriver(BoardDriver):
     """The board runs on its own clock; the host streams measurements and reads telemetry.
 
     Simulated time is wall-clock time: each step waits for its slot on a fixed
@@ -113,11 +121,7 @@ class RealtimeLinkDriver(Driver):
     name = "hil-realtime"
 
     def __init__(self, link: Link, coeffs: dict | None = None, settings: dict | None = None):
-        self.link = link
-        self.coeffs = coeffs
-        self.settings = settings
-        self.steps = 0
-        self.rtt_max_ms = 0.0
+        super().__init__(link, coeffs, settings)
         self.telemetry: dict[str, str] = {}
         self.dropped: list[dict[str, str]] = []
         self._in_drop = False

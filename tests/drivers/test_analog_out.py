@@ -226,12 +226,3 @@ def test_config_errors(given, key):
         make(kind, **given)
     assert exc.value.key == key
 
-
-def test_params_table_is_well_formed():
-    for _name, unit, low, high, default, help_ in PARAMS:
-        assert help_
-        if isinstance(unit, tuple):
-            assert default in unit
-        else:
-            assert low <= default <= high
-            assert type(low) is type(high) is type(default)

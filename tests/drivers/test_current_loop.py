@@ -9,6 +9,7 @@ from core.config import ConfigError
 from drivers import params as dparams
 from drivers.current_loop import PARAMS, CurrentLoop
 from fake_machine import ADC
+from mp_probe import run_probe
 
 # With these calibration codes 3.6, 3.8, 4, 20, 20.5 and 21 mA all land on
 # whole codes: 9000, 9500, 10000, 50000, 51250, 52500.
@@ -199,15 +200,6 @@ def test_config_errors(given_params, key):
     assert exc.value.key == key
 
 
-def test_params_table_shape():
-    for name, unit, low, high, default, help_text in PARAMS:
-        assert isinstance(name, str) and help_text
-        if not isinstance(unit, tuple):
-            assert type(low) is type(high) is type(default)
-            assert low <= default <= high
-        else:
-            assert default in unit
-
 
 HEAP_LOCKED_PROBE = """
 import gc
@@ -252,12 +244,5 @@ main()
 
 
 def test_poll_does_not_allocate_on_micropython(tmp_path):
-    from host_tools.micropython import make_flash, run_micropython
-
-    probe = tmp_path / "probe.py"
-    probe.write_text(HEAP_LOCKED_PROBE)
-    flash = make_flash(tmp_path / "flash", extra={"probe.py": probe})
-    result = run_micropython(["/probe.py"], flash, heap="1M", timeout_s=60)
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out
+    out = run_probe(tmp_path, HEAP_LOCKED_PROBE)
     assert "poll_ok 1" in out, out

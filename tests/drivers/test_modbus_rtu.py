@@ -378,18 +378,6 @@ def writes_of(slave, fc):
     return [r for r in slave.requests if r[1] == fc]
 
 
-def test_params_table_is_well_formed():
-    names = set()
-    for name, unit, low, high, default, help_ in PARAMS:
-        assert help_ and name not in names
-        names.add(name)
-        if isinstance(unit, tuple):
-            assert default in unit
-        else:
-            assert type(low) is type(high) is type(default)
-            assert low <= default <= high
-    validate(PARAMS, {}, "vfd")
-
 
 def test_nonstandard_baud_is_a_config_error():
     with pytest.raises(ConfigError) as info:

@@ -10,6 +10,7 @@ from core.config import ConfigError
 from drivers import params as dparams
 from drivers.pulse_flow import PARAMS, PulseFlow
 from fake_machine import Clock, Pin
+from mp_probe import run_probe
 
 POLL_US = 10_000
 WRAP = 1 << 30
@@ -316,15 +317,6 @@ def test_max_flow_below_glitch_window_is_a_config_error():
     make(k_factor_ppl=1000.0, glitch_us=200, max_flow_m3h=10.0)
 
 
-def test_params_table_shape():
-    for name, unit, low, high, default, help_text in PARAMS:
-        assert isinstance(name, str) and help_text
-        if not isinstance(unit, tuple):
-            assert type(low) is type(high) is type(default)
-            assert low <= default <= high
-        else:
-            assert default in unit
-
 
 # Run the IRQ handler and poll() on the host MicroPython (a 32-bit port, where
 # ints from 2**30 up live on the heap) with the heap locked: any allocation
@@ -400,13 +392,6 @@ main()
 
 
 def test_handler_and_poll_do_not_allocate_on_micropython(tmp_path):
-    from host_tools.micropython import make_flash, run_micropython
-
-    probe = tmp_path / "probe.py"
-    probe.write_text(HEAP_LOCKED_PROBE)
-    flash = make_flash(tmp_path / "flash", extra={"probe.py": probe})
-    result = run_micropython(["/probe.py"], flash, heap="1M", timeout_s=60)
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out
+    out = run_probe(tmp_path, HEAP_LOCKED_PROBE)
     # the control proves the heap really was locked
     assert "handler_ok 1 control_blocked 1 pulses 3013 glitches 37" in out, out

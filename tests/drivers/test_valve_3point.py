@@ -410,15 +410,6 @@ def test_min_pulse_too_long_for_the_travel_is_a_config_error():
     assert exc.value.key == "min_pulse_ms"
 
 
-def test_params_table_is_well_formed():
-    for _name, unit, low, high, default, help_ in PARAMS:
-        assert help_
-        if isinstance(unit, tuple):
-            assert default in unit
-        else:
-            assert low <= default <= high
-            assert type(low) is type(high) is type(default)
-
 
 # ---- random command sequences ------------------------------------------------
 
