@@ -81,15 +81,16 @@ def mpremote(port: str, *args: str, timeout_s: float = 120) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    with board_port(args) as port, tempfile.TemporaryDirectory() as tmp:
+    profile = args.profile or hwconfig.DEFAULT_PROFILE[args.board]
+    spec = hwconfig.load_profile(profile)
+    if spec["port"] != args.board:
+        raise CopflowError(f"profile {profile} is a {spec['port']} board, not {args.board}")
+    hw = hwconfig.read(args.hw) if args.hw else None
+    if hw is not None:
+        hwconfig.check(hw, profile, str(args.hw))
+    with board_port(args, heap=spec["virtual_heap"]) as port, \
+            tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "fw"
-        profile = args.profile or hwconfig.DEFAULT_PROFILE[args.board]
-        port_of_profile = hwconfig.load_profile(profile)["port"]
-        if port_of_profile != args.board:
-            raise CopflowError(f"profile {profile} is a {port_of_profile} board, not {args.board}")
-        hw = hwconfig.read(args.hw) if args.hw else None
-        if hw is not None:
-            hwconfig.check(hw, profile, str(args.hw))
         files = build(out, args.board, profile, hw)
         print(f"built {len(files)} files ({sum(f.stat().st_size for f in files)} bytes)")
         # Stale .py twins of modules now shipped as .mpy would be imported first.
@@ -109,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
             link.write_raw(b"\x04")  # soft reset: main.py runs
             boot = link.wait_for("!boot", 20.0)
             hello = link.command("hello").fields()
+            time.sleep(2.5)  # a few ticks: the drivers' first readings, or their faults
+            alarms = link.command("alarms").fields().get("names", "")
         if errors:
             raise CopflowError(f"{port}: the board booted with errors:\n  "
                                + "\n  ".join(e[len("!error "):] for e in errors))
@@ -117,4 +120,7 @@ def run(args: argparse.Namespace) -> int:
                                f"expected {__version__}")
         print(f"{port}: {boot.split()[0][1:]} ok, hello reports copflow {hello['copflow']} "
               f"on {hello.get('board')}")
+        if alarms and alarms != "-":
+            print(f"{port}: alarms after boot: {alarms.replace(',', ' ')} "
+                  "(docs/drivers.md#driver-alarm-codes)")
     return 0
