@@ -9,6 +9,7 @@ from core import alarms
 from core import config as config_mod
 from core.controller import Controller
 from core.loop import FixedRateLoop
+from core.metering import CopMeter
 from hil import LOCKSTEP, REALTIME, HilPort
 from store import SOURCE_CURRENT, SOURCE_DEFAULTS, ConfigStore, StoreError
 
@@ -58,6 +59,7 @@ class App:
         self.controller = Controller()
         self.hil = HilPort()
         self.heap = HeapStats()
+        self.meter = CopMeter()
         self.config_source = SOURCE_DEFAULTS
         self.console = Console(self, hal.console_write)
         self._ticks_per_step = 1
@@ -98,8 +100,10 @@ class App:
         self._configure_timing()
 
     def _configure_timing(self):
-        period = self.controller.config["params"]["period_ms"]
-        self._ticks_per_step = max(1, period // _SLICE_MS)
+        params = self.controller.config["params"]
+        self._ticks_per_step = max(1, params["period_ms"] // _SLICE_MS)
+        if params["cop_window_s"] * 1000 != self.meter.window_ms:
+            self.meter.configure(params["cop_window_s"])
 
     def save_config(self):
         cfg = self.controller.config
@@ -159,7 +163,12 @@ class App:
         cmd = controller.step(self.hil.advance(dt_ms))
         self.hal.write(cmd)
         self.latched_alarms |= cmd.alarms
+        self._metering(controller.meas, cmd)
         return cmd
+
+    def _metering(self, meas, cmd):
+        self.meter.update(cmd.dt_ms, cmd.season, meas.flow_m3h, meas.t_in_c, meas.t_out_c,
+                          meas.p_unit_w, meas.p_pump_w)
 
     def slice(self):
         """One 10 ms slice: console input, and a control tick when one is due.
@@ -200,6 +209,7 @@ class App:
             cmd = controller.step(now)
             hal.write(cmd)
             self.latched_alarms |= cmd.alarms
+            self._metering(controller.meas, cmd)
             console.tick(cmd.dt_ms)
         if self._reboot:
             self.running = False

@@ -194,12 +194,15 @@ class Console:
         cop = 0.0
         if cmd.season and c.has_temperature():
             cop = c.model_cop(cmd.flow_pct, cmd.t_filt_c, cmd.season)
+        meter = app.meter.cop
         return ("mode=%s state=%s season=%s t_in_c=%s flow_pct=%s flow_sp_pct=%s p_opt_pct=%s "
-                "output_pct=%s pump=%s cop_model=%s alarms=%x ticks=%d overruns=%d") % (
+                "output_pct=%s pump=%s cop_model=%s cop_meas=%s alarms=%x ticks=%d "
+                "overruns=%d") % (
             p["mode"], STATE_NAMES[cmd.state], ("?", "cooling", "heating")[cmd.season],
             fmt(m.t_in_c) if m.t_in_c is not None else "none", fmt(cmd.flow_pct),
             fmt(cmd.flow_sp_pct), fmt(cmd.p_opt_pct), fmt(cmd.output_pct), fmt(cmd.pump_run),
-            fmt(cop), cmd.alarms, cmd.ticks, app.overruns())
+            fmt(cop), "none" if meter is None else fmt(meter), cmd.alarms, cmd.ticks,
+            app.overruns())
 
     def cmd_list(self, args):
         prefix = args[0] if args else ""
@@ -391,10 +394,12 @@ class Console:
                     raise ConsoleError("E_RANGE", "hil step DT_MS: 1..3600000 ms")
                 hil.parse(args[2:])
                 cmd = app.hil_step(int(dt))
+                meter = app.meter.cop
                 return ("out=%s pump=%s sp=%s popt=%s flow=%s state=%s alarms=%x season=%d "
-                        "t=%d") % (fmt(cmd.output_pct), fmt(cmd.pump_run), fmt(cmd.flow_sp_pct),
-                                   fmt(cmd.p_opt_pct), fmt(cmd.flow_pct), STATE_NAMES[cmd.state],
-                                   cmd.alarms, cmd.season, hil.clock_ms)
+                        "t=%d cop_meas=%s") % (
+                    fmt(cmd.output_pct), fmt(cmd.pump_run), fmt(cmd.flow_sp_pct),
+                    fmt(cmd.p_opt_pct), fmt(cmd.flow_pct), STATE_NAMES[cmd.state], cmd.alarms,
+                    cmd.season, hil.clock_ms, "none" if meter is None else fmt(meter))
             elif sub == "meas":
                 if hil.mode != REALTIME:
                     raise ConsoleError("E_STATE", "hil meas needs hil realtime first")
@@ -402,8 +407,9 @@ class Console:
                 hil.streamed(app.now_ms())
             elif sub != "":
                 raise ConsoleError("E_SYNTAX", "usage: hil lockstep|realtime|off | hil step DT_MS "
-                                   "T_IN_C FLOW_M3H RUNNING MODE | hil meas T_IN_C FLOW_M3H "
-                                   "RUNNING MODE")
+                                   "T_IN_C FLOW_M3H RUNNING MODE [T_OUT_C P_UNIT_W P_PUMP_W] "
+                                   "| hil meas T_IN_C FLOW_M3H RUNNING MODE [T_OUT_C P_UNIT_W "
+                                   "P_PUMP_W]")
         except HilError as exc:
             raise ConsoleError("E_VALUE", str(exc))
         return "hil=%s" % MODE_NAMES[hil.mode if hil.mode != OFF else 0]

@@ -3,6 +3,7 @@
 # polled every 10 ms slice, read once per control tick. Driver faults go to the
 # supervisor as alarm bits in meas.faults. The watchdog is fed from the loop's
 # slice only, so a stuck loop (or console) resets the board.
+from core import alarms
 from core.config import ConfigError
 from core.controller import UNIT_MODE_NONE
 from stdio_console import StdioConsole
@@ -71,19 +72,26 @@ class MachineIO:
         raise KeyboardInterrupt
 
 
-def _build(section, io):
-    """The driver object for one hw.plan() section."""
+def _build(section, io, buses):
+    """The driver object for one hw.plan() section. `buses` keeps one 1-Wire bus
+    object per pin, so ROM-addressed sensors on one bus share it."""
     module = __import__(section["module"], None, None, [section["cls"]])
     cls = getattr(module, section["cls"])
     pins = section["pins"]
     params = section["params"]
     driver = section["driver"]
     if driver == "ds18b20":
-        return cls(io.onewire(pins["onewire"]), params, rom=section.get("rom"))
+        pin = pins["onewire"]
+        if pin not in buses:
+            buses[pin] = io.onewire(pin)
+        return cls(buses[pin], params, rom=section.get("rom"))
     if driver in ("ntc", "current_loop"):
         return cls(io.adc(pins["adc"]), params)
     if driver == "pulse":
         return cls(io.pin_in(pins["pulse"], True), io.ticks_us, params)
+    if driver == "s0":
+        return cls(io.pin_in(pins["pulse"], True), io.ticks_us, params,
+                   noise_bit=alarms.METER_FAULT)
     if driver == "analog":
         out = pins["out"]
         if params["kind"] == "dac":
@@ -98,17 +106,17 @@ def _build(section, io):
                de=None if de is None else io.pin_out(de, 0))
 
 
-def build_drivers(plan, io):
-    """(temperature, flow, actuator) drivers of a hw.plan(); None where not configured.
-    Drivers check their cross-field limits here (ConfigError)."""
-    out = []
-    for name in ("temperature", "flow", "actuator"):
+def build_drivers(plan, io) -> dict:
+    """section name -> driver for the sections a hw.plan() configures. Drivers
+    check their cross-field limits here (ConfigError naming the section)."""
+    out = {}
+    buses = {}
+    for name in plan["sections"]:
         section = plan[name]
         if not section:
-            out.append(None)
             continue
         try:
-            out.append(_build(section, io))
+            out[name] = _build(section, io, buses)
         except ConfigError as exc:
             where = ".params." if exc.key in section["params"] else "."
             raise ConfigError(name + where + exc.key, str(exc)[len(exc.key) + 2:])
@@ -125,6 +133,9 @@ class BoardHal(StdioConsole):
         self.temperature = None
         self.flow = None
         self.actuator = None
+        self.t_out = None
+        self.unit_power = None
+        self.pump_power = None
         self._running_pin = None
         self._heating_pin = None
         self._active = 0
@@ -132,7 +143,13 @@ class BoardHal(StdioConsole):
         self.watchdog_reset = False
         if plan is None:
             return  # no usable hardware config: console only, measurements missing
-        self.temperature, self.flow, self.actuator = build_drivers(plan, io)
+        drivers = build_drivers(plan, io)
+        self.temperature = drivers.get("temperature")
+        self.flow = drivers.get("flow")
+        self.actuator = drivers.get("actuator")
+        self.t_out = drivers.get("t_out")
+        self.unit_power = drivers.get("unit_power")
+        self.pump_power = drivers.get("pump_power")
         inputs = plan["inputs"]
         self._active = 0 if plan["active_low"] else 1
         if "unit_running" in inputs:
@@ -151,6 +168,12 @@ class BoardHal(StdioConsole):
             self.flow.poll(now_ms)
         if self.actuator is not None:
             self.actuator.poll(now_ms)
+        if self.t_out is not None:
+            self.t_out.poll(now_ms)
+        if self.unit_power is not None:
+            self.unit_power.poll(now_ms)
+        if self.pump_power is not None:
+            self.pump_power.poll(now_ms)
         if self._wdt is not None:
             self._wdt.feed()
 
@@ -166,6 +189,23 @@ class BoardHal(StdioConsole):
             faults |= sensor.fault
         if self.actuator is not None:
             faults |= self.actuator.fault
+        # Metering does not steer anything: its faults share one code and only
+        # pause measured COP_s (its readings go missing).
+        meter = 0
+        sensor = self.t_out
+        if sensor is not None:
+            meas.t_out_c = sensor.value
+            meter |= sensor.fault
+        sensor = self.unit_power
+        if sensor is not None:
+            meas.p_unit_w = sensor.value
+            meter |= sensor.fault
+        sensor = self.pump_power
+        if sensor is not None:
+            meas.p_pump_w = sensor.value
+            meter |= sensor.fault
+        if meter:
+            faults |= alarms.METER_FAULT
         meas.faults = faults
         pin = self._running_pin
         meas.unit_running = None if pin is None else pin.value() == self._active

@@ -43,6 +43,9 @@ class HilPort:
         self.flow_m3h = None
         self.running = True
         self.unit_mode = 0
+        self.t_out_c = None
+        self.p_unit_w = None
+        self.p_pump_w = None
         self._fresh_ms = 0  # when the last streamed measurement arrived
         self.timeout_ms = 5000
 
@@ -51,16 +54,23 @@ class HilPort:
         self.clock_ms = now_ms
         self._fresh_ms = now_ms
         self.t_in_c = self.flow_m3h = None
+        self.t_out_c = self.p_unit_w = self.p_pump_w = None
 
     def stop(self):
         self.mode = OFF
 
     def parse(self, args):
-        """T_IN_C FLOW_M3H RUNNING(0/1) MODE(0/1/2); nan or none for a missing value."""
-        if len(args) != 4:
-            raise HilError("expected T_IN_C FLOW_M3H RUNNING MODE")
+        """T_IN_C FLOW_M3H RUNNING(0/1) MODE(0/1/2) [T_OUT_C P_UNIT_W P_PUMP_W];
+        nan or none for a missing value; without the metering three, they are missing."""
+        if len(args) != 4 and len(args) != 7:
+            raise HilError("expected T_IN_C FLOW_M3H RUNNING MODE [T_OUT_C P_UNIT_W P_PUMP_W]")
         t_in_c = _measurement(args[0])
         flow_m3h = _measurement(args[1])
+        t_out_c = p_unit_w = p_pump_w = None
+        if len(args) == 7:
+            t_out_c = _measurement(args[4])
+            p_unit_w = _measurement(args[5])
+            p_pump_w = _measurement(args[6])
         running = _unit(args[2], (0, 1)) == 1
         unit_mode = _unit(args[3], (0, 1, 2))
         # All fields checked before any is taken: a refused line changes nothing.
@@ -68,15 +78,23 @@ class HilPort:
         self.unit_mode = unit_mode
         self.t_in_c = t_in_c
         self.flow_m3h = flow_m3h
+        self.t_out_c = t_out_c
+        self.p_unit_w = p_unit_w
+        self.p_pump_w = p_pump_w
 
     def fill(self, meas, now_ms: int):
         """Put the injected values into the controller's measurements (real-time mode)."""
         if ticks_diff(now_ms, self._fresh_ms) > self.timeout_ms:
-            self.t_in_c = self.flow_m3h = None  # the link went quiet: values expire
+            # The link went quiet: values expire.
+            self.t_in_c = self.flow_m3h = None
+            self.t_out_c = self.p_unit_w = self.p_pump_w = None
         meas.t_in_c = self.t_in_c
         meas.flow_m3h = self.flow_m3h
         meas.unit_running = self.running
         meas.unit_mode = self.unit_mode
+        meas.t_out_c = self.t_out_c
+        meas.p_unit_w = self.p_unit_w
+        meas.p_pump_w = self.p_pump_w
         meas.faults = 0  # no drivers in the loop
 
     def streamed(self, now_ms: int):

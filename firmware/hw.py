@@ -32,9 +32,15 @@ DRIVERS = {
                                        ("rx", "uart_rx", True), ("de", "out", False))),
     },
 }
-SECTIONS = ("temperature", "flow", "actuator")
+# Metering (measured COP_s): the loop's outlet temperature and S0 energy
+# meters on the unit and the pump. They do not take part in control.
+DRIVERS["t_out"] = DRIVERS["temperature"]
+_S0 = {"s0": ("drivers.s0_meter", "S0Meter", (("pulse", "in", True),))}
+DRIVERS["unit_power"] = _S0
+DRIVERS["pump_power"] = _S0
+SECTIONS = ("temperature", "flow", "actuator", "t_out", "unit_power", "pump_power")
 INPUTS = ("unit_running", "unit_heating")
-_TOP_KEYS = ("profile", "temperature", "flow", "actuator", "inputs", "watchdog_s")
+_TOP_KEYS = ("profile",) + SECTIONS + ("inputs", "watchdog_s")
 
 
 def load_json(path: str, what: str):
@@ -131,9 +137,13 @@ def _section(name: str, spec, profile: dict, used: dict) -> dict:
             raise ConfigError("%s.pins.%s" % (name, role), "unknown pin role for %s (%s)"
                               % (driver, ", ".join(role_names)))
     pins = {}
+    # 1-Wire sensors addressed by ROM may share a bus pin.
+    shareable = driver == "ds18b20" and "rom" in spec
     for role, kind, required in roles:
         key = "%s.pins.%s" % (name, role)
-        pin = given.get(role, profile["pins"].get("%s.%s" % (driver, role)))
+        defaults = profile["pins"]
+        pin = given.get(role, defaults.get("%s.%s" % (name, role),
+                                           defaults.get("%s.%s" % (driver, role))))
         if pin is None:
             if required:
                 raise ConfigError(key, "no pin given and %s has no default" % profile["name"])
@@ -141,9 +151,11 @@ def _section(name: str, spec, profile: dict, used: dict) -> dict:
         extra = params.get("kind") if kind == "analog" else pins.get("uart")
         check_pin(key, pin, kind, profile, extra)
         if kind != "uart":
-            if pin in used:
-                raise ConfigError(key, "GPIO %d is already %s" % (pin, used[pin]))
-            used[pin] = "%s.pins.%s" % (name, role)
+            if pin in used and not (shareable and used[pin][1]):
+                raise ConfigError(key, "GPIO %d is already %s%s" % (
+                    pin, used[pin][0], " (sensors on one 1-Wire bus need a rom each)"
+                    if kind == "io" else ""))
+            used[pin] = ("%s.pins.%s" % (name, role), shareable)
         pins[role] = pin
     out = {"driver": driver, "module": module_name, "cls": class_name, "params": params,
            "pins": pins}
@@ -167,7 +179,7 @@ def plan(config, profile: dict) -> dict:
         raise ConfigError("profile", "hw config is for %r but this board is %r"
                           % (config["profile"], profile["name"]))
     used = {}
-    out = {"profile": profile["name"], "inputs": {}, "active_low": True}
+    out = {"profile": profile["name"], "sections": SECTIONS, "inputs": {}, "active_low": True}
     for name in SECTIONS:
         out[name] = _section(name, config[name], profile, used) if name in config else None
     inputs = config.get("inputs", {})
@@ -188,8 +200,8 @@ def plan(config, profile: dict) -> dict:
             continue
         check_pin("inputs." + key, pin, "in", profile)
         if pin in used:
-            raise ConfigError("inputs." + key, "GPIO %d is already %s" % (pin, used[pin]))
-        used[pin] = "inputs." + key
+            raise ConfigError("inputs." + key, "GPIO %d is already %s" % (pin, used[pin][0]))
+        used[pin] = ("inputs." + key, False)
         out["inputs"][key] = pin
     wd = config.get("watchdog_s", 8)
     limit = profile["watchdog_max_s"]

@@ -20,6 +20,9 @@ def test_paper_scenarios_agree_with_software_in_the_loop(dut):
         assert result.ratio_to_oracle >= 0.99
         assert abs(result.flow_percent_final - result.optimal_percent_true) <= 3.0
         assert timing["ticks"] == int(scenario.hours * 3600 / scenario.dt_s)
+        # The board's own measured COP_s (loop heat from flow and temperature rise,
+        # power from the meters) against the plant's COP_s at the end.
+        assert timing["board_cop_meas"] == pytest.approx(result.series["cop_s"][-1], rel=0.01)
 
 
 def test_interlock_holds_when_the_optimiser_asks_for_less(dut):

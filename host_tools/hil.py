@@ -45,6 +45,15 @@ def _number(value: float) -> str:
     return repr(value) if value == value else "nan"
 
 
+def measurement_words(measured) -> str:
+    """T_IN_C FLOW_M3H RUNNING MODE T_OUT_C P_UNIT_W P_PUMP_W, as `hil step`/`hil meas`
+    take them (the last three feed the board's measured COP_s)."""
+    return (f"{_number(measured.t_in_c)} {_number(measured.flow_m3h)} "
+            f"{1 if measured.unit_mode else 0} {UNIT_MODE_INPUT[measured.unit_mode]} "
+            f"{_number(measured.t_out_c)} {_number(measured.p_unit_w)} "
+            f"{_number(measured.p_pump_w)}")
+
+
 class BoardDriver(Driver):
     """A board reached through a Link; `settings` are parameters set after the
     installation's (configure_board)."""
@@ -65,6 +74,7 @@ class LinkDriver(BoardDriver):
     def __init__(self, link: Link, coeffs: dict | None = None, settings: dict | None = None):
         super().__init__(link, coeffs, settings)
         self.elapsed_s = 0.0
+        self.cop_meas = "none"  # the board's measured COP_s after the last step
         self.rtts_ms: list[float] = []
 
     def start(self, plant, season: str, dt_s: float, start_output: float) -> None:
@@ -74,9 +84,7 @@ class LinkDriver(BoardDriver):
         self._next_dt_ms = self.dt_ms
 
     def decide(self, measured) -> Decision:
-        line = (f"hil step {self._next_dt_ms} {_number(measured.t_in_c)} "
-                f"{_number(measured.flow_m3h)} {1 if measured.unit_mode else 0} "
-                f"{UNIT_MODE_INPUT[measured.unit_mode]}")
+        line = f"hil step {self._next_dt_ms} {measurement_words(measured)}"
         self._next_dt_ms = self.dt_ms
         t0 = time.perf_counter()
         fields = self.link.command(line).fields()
@@ -86,6 +94,7 @@ class LinkDriver(BoardDriver):
         self.rtts_ms.append(rtt)
         self.steps += 1
         out = float(fields["out"]) if fields.get("pump") == "1" else 0.0
+        self.cop_meas = fields.get("cop_meas", "none")
         return Decision(out, float(fields["sp"]), float(fields["popt"]),
                         int(fields["alarms"], 16))
 
@@ -106,7 +115,8 @@ class LinkDriver(BoardDriver):
                 "ticks_per_s": self.steps / self.elapsed_s if self.elapsed_s else 0.0,
                 "max_round_trip_ms": self.rtt_max_ms,
                 "round_trip_ms_p50": percentile(0.50),
-                "round_trip_ms_p99": percentile(0.99)}
+                "round_trip_ms_p99": percentile(0.99),
+                "board_cop_meas": None if self.cop_meas == "none" else float(self.cop_meas)}
 
 
 class RealtimeLinkDriver(BoardDriver):
@@ -157,9 +167,7 @@ class RealtimeLinkDriver(BoardDriver):
     def decide(self, measured) -> Decision:
         self._in_drop = False
         t0 = time.perf_counter()
-        self.link.command(f"hil meas {_number(measured.t_in_c)} {_number(measured.flow_m3h)} "
-                          f"{1 if measured.unit_mode else 0} "
-                          f"{UNIT_MODE_INPUT[measured.unit_mode]}")
+        self.link.command(f"hil meas {measurement_words(measured)}")
         self.rtt_max_ms = max(self.rtt_max_ms, (time.perf_counter() - t0) * 1000.0)
         self.steps += 1
         self._wait_slot()

@@ -1,6 +1,6 @@
 # Alarm bits. Each fault has one bit, a short name and a code shown on the
 # console ("A03 T_STUCK"); docs/architecture.md lists what raises each and the
-# safe state it leads to. Bits stay below 1 << 29 so masks remain small ints
+# safe state it leads to. Bits stay below 1 << 30 so masks remain small ints
 # on 32-bit MicroPython ports (no heap allocation when they change).
 from core.compat import const
 
@@ -33,6 +33,7 @@ VFD_LINK = const(1 << 25)  # Modbus: no reply or bad CRC after all retries
 VFD_REJECT = const(1 << 26)  # Modbus: the drive answered with an exception
 VFD_TRIP = const(1 << 27)  # the drive reports its own fault (tripped)
 WDT_RESET = const(1 << 28)  # the last reset was the watchdog's
+METER_FAULT = const(1 << 29)  # a metering input (outlet temperature, S0 meter) faulted
 
 T_FAULTS = const(T_MISSING | T_RANGE | T_STUCK | T_RATE)
 FLOW_FAULTS = const(FLOW_MISSING | FLOW_RANGE | FLOW_STUCK | FLOW_RATE)
@@ -64,6 +65,7 @@ NAMES = (
     (VFD_REJECT, "VFD_REJECT"),
     (VFD_TRIP, "VFD_TRIP"),
     (WDT_RESET, "WDT_RESET"),
+    (METER_FAULT, "METER_FAULT"),
 )
 
 

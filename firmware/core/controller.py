@@ -39,6 +39,11 @@ class Measurements:
         # still demands water, so the loop keeps flowing for its restart.
         self.unit_running = None
         self.unit_mode = UNIT_MODE_NONE
+        # Metering (optional; None where not wired): loop outlet temperature and
+        # the unit's and the pump's electric power, for measured COP_s.
+        self.t_out_c = None
+        self.p_unit_w = None
+        self.p_pump_w = None
         # Alarm bits the drivers raise this tick (core.alarms driver faults);
         # the supervisor reports them with its own.
         self.faults = 0

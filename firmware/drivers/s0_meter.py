@@ -28,8 +28,8 @@ _WRAP = 1 << 30
 class S0Meter(PulseRate):
     """`value`: power in W (None while faulted); `energy_kwh`: energy since start.
 
-    noise_bit: the alarm bit for pulses faster than max_power_w (there is no
-    energy-meter bit yet; the HAL may pass its own).
+    noise_bit: the alarm bit for pulses faster than max_power_w (the HAL passes
+    METER_FAULT).
     """
 
     def __init__(self, pin, ticks_us, params: dict, trigger=None,

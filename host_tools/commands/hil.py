@@ -57,6 +57,9 @@ def run(args: argparse.Namespace) -> int:
           f"(ratio {result.ratio_to_oracle:.4f})  constant 100 % {result.baseline_cop_s:.3f}")
     print(f"  final flow {result.flow_percent_final:.1f} % "
           f"(plant optimum {result.optimal_percent_true:.1f} %)")
+    if timing.get("board_cop_meas") is not None:
+        print(f"  the board's measured COP_s (its last cop_window_s) "
+              f"{timing['board_cop_meas']:.3f}")
     if result.alarms_seen:
         print(f"  alarms seen {' '.join(result.alarms_seen)}")
     print(f"  {timing['ticks']} ticks, {timing['ticks_per_s']:.0f} ticks/s, "

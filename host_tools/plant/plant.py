@@ -47,6 +47,10 @@ class Measured:
     flow_m3h: float
     unit_running: bool  # compressor on (off while tripped and locked out)
     unit_mode: str  # the unit's call: "cooling" or "heating"
+    # Metering, as a heat meter's outlet sensor and S0 meters see it (last step's values)
+    t_out_c: float = math.nan
+    p_unit_w: float = math.nan
+    p_pump_w: float = math.nan
 
 
 class Plant:
@@ -382,4 +386,6 @@ class Plant:
         f = self.sensors["flow"].read()
         if f == f:  # not NaN: a meter does not read below zero
             f = max(f, 0.0)
-        return Measured(t, f, self.running, self.season)
+        last = self.last
+        return Measured(t, f, self.running, self.season, last.t_out_c, last.w_hp_kw * 1000.0,
+                        last.w_pump_kw * 1000.0)

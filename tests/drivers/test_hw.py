@@ -31,8 +31,9 @@ def test_profile_default_pins_are_usable_for_their_roles():
         for section, drivers in hw.DRIVERS.items():
             for driver, (_, _, roles) in drivers.items():
                 for role, kind, _ in roles:
-                    pin = prof["pins"].get(f"{driver}.{role}")
-                    assert pin is not None, f"{name}: no default for {driver}.{role}"
+                    pin = prof["pins"].get(f"{section}.{role}",
+                                           prof["pins"].get(f"{driver}.{role}"))
+                    assert pin is not None, f"{name}: no default for {section} {driver}.{role}"
                     extra = ("dac" if prof["dac"] else "pwm") if kind == "analog" else \
                         prof["pins"].get(f"{driver}.uart")
                     hw.check_pin(f"{section}.pins.{role}", pin, kind, prof, extra)
@@ -82,6 +83,26 @@ def test_driver_limits_are_checked_when_the_drivers_are_built():
     bad = {"flow": {"driver": "current_loop", "params": {"range_low": 5.0, "range_high": 1.0}}}
     with pytest.raises(CopflowError, match="flow.params.range_low"):
         hwconfig.check(bad, "pico")
+
+
+def test_metering_sections_take_their_own_default_pins():
+    plan = hw.plan({"temperature": {"driver": "ds18b20"}, "t_out": {"driver": "ds18b20"},
+                    "unit_power": {"driver": "s0"}, "pump_power": {"driver": "s0"}},
+                   profile("pico"))
+    assert plan["t_out"]["pins"] == {"onewire": 7}
+    assert plan["unit_power"]["pins"] == {"pulse": 8}
+    assert plan["pump_power"]["pins"] == {"pulse": 9}
+
+
+def test_two_ds18b20_share_a_bus_only_when_each_has_a_rom():
+    shared = {"pins": {"onewire": 2}}
+    with pytest.raises(ConfigError, match="need a rom each"):
+        hw.plan({"temperature": {"driver": "ds18b20"},
+                 "t_out": {"driver": "ds18b20", **shared}}, profile("pico"))
+    plan = hw.plan({"temperature": {"driver": "ds18b20", "rom": "28" + "00" * 6 + "AB"},
+                    "t_out": {"driver": "ds18b20", "rom": "28" + "11" * 6 + "CD", **shared}},
+                   profile("pico"))
+    assert plan["temperature"]["pins"] == plan["t_out"]["pins"] == {"onewire": 2}
 
 
 def test_overrides_inputs_and_watchdog():

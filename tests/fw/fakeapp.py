@@ -2,6 +2,7 @@
 # console tests run under CPython and on the host MicroPython.
 from app import HeapStats
 from core.controller import Controller
+from core.metering import CopMeter
 
 
 class FakeApp:
@@ -15,6 +16,7 @@ class FakeApp:
         self.saved = None
         self.rebooted = False
         self.heap = HeapStats()
+        self.meter = CopMeter()
 
     def uptime_s(self):
         return 42
