@@ -182,3 +182,31 @@ def test_no_plan_means_no_drivers_and_missing_measurements():
     hal.read(ctrl.meas)
     assert ctrl.meas.t_in_c is None and ctrl.meas.faults == 0
     assert io.watchdog is None
+
+
+def test_metering_inputs_reach_the_measurements_and_share_one_fault_code():
+    prof = hwconfig.load_profile("pico")
+    plan = hw.plan({"t_out": {"driver": "ntc"}, "unit_power": {"driver": "s0"},
+                    "pump_power": {"driver": "s0", "params": {"max_power_w": 3000.0}},
+                    "watchdog_s": 0}, prof)
+    clock = Clock()
+    io = FakeIO(clock, None)
+    hal = hal_board.BoardHal(plan, io, "pico")
+    io.adcs[28].code = 32768  # mid-scale divider: the NTC at r_fixed, 25 degC
+    unit, pump = io.pins[8], io.pins[9]
+    for _ in range(3):  # 1000 imp/kWh: one pulse every 3.6 s is 1 kW
+        unit.pulse()
+        run(hal, clock, 3600)
+    ctrl = Controller()
+    hal.read(ctrl.meas)
+    assert ctrl.meas.t_out_c == pytest.approx(25.0, abs=0.1)
+    assert ctrl.meas.p_unit_w == pytest.approx(1000.0, rel=0.01)
+    assert ctrl.meas.p_pump_w == 0.0 and ctrl.meas.faults == 0
+    for _ in range(5):  # pulses 1 ms apart on the pump meter: far above 3 kW
+        pump.pulse()
+        clock.advance_ms(1)
+        pump.pulse()
+        run(hal, clock, 100)
+    hal.read(ctrl.meas)
+    assert ctrl.meas.p_pump_w is None
+    assert ctrl.meas.faults == alarms.METER_FAULT
