@@ -13,9 +13,9 @@
 # it reaches `max` (MicroPython's machine.Counter extends it with an overflow
 # IRQ; esp32.PCNT itself does not). pcnt_kwargs() sets max=32000, and poll()
 # takes each step modulo 32000. That is unambiguous while fewer than 32000
-# pulses arrive between two polls; the constructor checks that real flow up
-# to max_flow_m3h cannot do that within _MIN_GAP_MS, and a poll that comes
-# later than the limit for this meter restarts the measurement.
+# pulses arrive between two polls; the constructor checks that twice
+# max_flow_m3h cannot do that within _MIN_GAP_MS, and a poll that comes later
+# than the limit for this meter restarts the measurement.
 #
 # poll() does small-int work only (MicroPython floats live on the heap);
 # `value` does the float division when it is read.
@@ -96,13 +96,13 @@ class PulseFlowPcnt:
         k = params["k_factor_ppl"]
         self._scale = 3600.0 / k  # m3/h for one pulse per ms
         rate = params["max_flow_m3h"] * k / 3600.0  # pulses per ms at max_flow_m3h
-        gap = _COUNT_PERIOD / rate
+        # Within this gap even noise at twice max_flow_m3h cannot turn the
+        # counter once; after it a step cannot be told from a step plus turns.
+        gap = (_COUNT_PERIOD // 2) / rate
         if gap < _MIN_GAP_MS:
-            raise ConfigError("max_flow_m3h", "implies %d pulses/s; the PCNT counts at most "
-                              "%d pulses/s so that it cannot wrap between two polls"
-                              % (int(rate * 1000.0), _COUNT_PERIOD * 1000 // _MIN_GAP_MS))
-        # Real pulses cannot fill the counter within this gap: a later poll
-        # cannot tell the count from the count plus whole turns of it.
+            raise ConfigError("max_flow_m3h", "implies %d pulses/s; at most %d pulses/s, so "
+                              "that the PCNT cannot wrap between two polls"
+                              % (int(rate * 1000.0), _COUNT_PERIOD // 2 * 1000 // _MIN_GAP_MS))
         self._gap_limit_ms = int(gap) if gap < _MAX_GAP_MS else _MAX_GAP_MS
         ticks = filter_ticks(params["glitch_us"])
         period_ns = 1000000.0 / rate
@@ -135,8 +135,6 @@ class PulseFlowPcnt:
         self._edge_ms = 0  # latest count change
         self._active = False  # a count change since the last stop
         self._stopped = True  # the same state as after the zero-flow timeout
-        self._cn = 0  # count and time of the latest clean edge poll
-        self._cms = 0
         self._ref_ok = False  # a measuring span starts at this edge poll
         self._ref_n = 0
         self._ref_ms = 0
@@ -193,16 +191,13 @@ class PulseFlowPcnt:
         self._stopped = False
 
     def _edge(self, now_ms: int):
-        n = self._n
-        self._cn = n
-        self._cms = now_ms
         if not self._ref_ok:
             # The pulses of this poll came before it: the span starts here.
             self._ref_ok = True
-            self._ref_n = n
+            self._ref_n = self._n
             self._ref_ms = now_ms
-        elif not self._high and ticks_diff(now_ms, self._ref_ms) >= self._window_ms:
-            self._close(n, now_ms)
+        elif ticks_diff(now_ms, self._ref_ms) >= self._window_ms:
+            self._close(self._n, now_ms)
 
     def _window(self, now_ms: int):
         span = ticks_diff(now_ms, self._win_ms)
@@ -216,9 +211,6 @@ class PulseFlowPcnt:
         self._noisy = False
         self._high = self._win_ok and dn >= self._crossover
         self._win_ok = True
-        if self._high and self._ref_ok and self._cn != self._ref_n and \
-                ticks_diff(self._cms, self._ref_ms) >= self._window_ms // 2:
-            self._close(self._cn, self._cms)
 
     def poll(self, now_ms: int):
         raw = self._pcnt.value()
@@ -226,7 +218,10 @@ class PulseFlowPcnt:
         self._raw = raw
         self._now_ms = now_ms
         if not self._started:
+            # Pulses since the constructor count towards `pulses`, but with no
+            # poll before them they time nothing.
             self._started = True
+            self._n = (self._n + d) & _MASK
             self._last_ms = now_ms
             self._win_ms = now_ms
             self._n_win = self._n

@@ -8,9 +8,11 @@ import hw
 import stdio_console
 from core import alarms
 from core.controller import STATE_SAFE, Controller
-from fake_machine import ADC, PWM, WDT, Clock, Pin
+from drivers import vfd_maps
+from fake_machine import ADC, PWM, UART, WDT, Clock, Pin
 from fake_onewire import FakeDS18B20, FakeOneWire
 from host_tools import hwconfig
+from modbus_peer import DriveModel, FakeSlave
 
 MA_PER_CODE = 3.3 / 65535 / 150 * 1000  # 150 ohm shunt, 3.3 V ADC
 
@@ -27,6 +29,7 @@ class FakeIO:
         self.pins: dict[int, Pin] = {}
         self.pwms: dict[int, PWM] = {}
         self.watchdog = None
+        self.slave = None
         self._wdt_reset = watchdog_reset
         self.ticks_us = clock.ticks_us
 
@@ -48,6 +51,11 @@ class FakeIO:
     def pwm(self, pin, freq_hz):
         self.pwms[pin] = PWM(pin, freq_hz)
         return self.pwms[pin]
+
+    def uart(self, uart_id, tx, rx):
+        self.uart_obj = UART(uart_id)
+        self.uart_obj.peer = self.slave
+        return self.uart_obj
 
     def wdt(self, timeout_ms):
         self.watchdog = WDT(timeout=timeout_ms)
@@ -210,3 +218,51 @@ def test_metering_inputs_reach_the_measurements_and_share_one_fault_code():
     hal.read(ctrl.meas)
     assert ctrl.meas.p_pump_w is None
     assert ctrl.meas.faults == alarms.METER_FAULT
+
+
+def _actuator_hal(actuator):
+    plan = hw.plan({"actuator": actuator, "inputs": {"unit_running": True}, "watchdog_s": 0},
+                   hwconfig.load_profile("pico"))
+    clock = Clock()
+    io = FakeIO(clock, None)
+    regmap = vfd_maps.get("generic")
+    registers = {a: 0 for first, n in regmap["reads"] for a in range(first, first + n)}
+    registers[regmap["control"]] = registers[regmap["reference"]] = 0
+    io.slave = FakeSlave(1, registers, DriveModel(regmap))
+    hal = hal_board.BoardHal(plan, io, "pico")
+    io.pins[20].set_input(0)  # the unit runs
+    return hal, io, clock
+
+
+def _alarms_after(hal, clock, ctrl, seconds):
+    cmd = ctrl.cmd
+    for _ in range(seconds):
+        run(hal, clock, 1000)
+        hal.read(ctrl.meas)
+        cmd = ctrl.step(clock.ticks_ms())
+        hal.write(cmd)
+    return cmd.alarms
+
+
+def test_vfd_link_and_trip_reach_the_supervisor_and_clear():
+    hal, io, clock = _actuator_hal({"driver": "vfd", "params": {"parity": "none",
+                                                                  "stop_bits": 2}})
+    ctrl = Controller()
+    healthy = alarms.VFD_LINK | alarms.VFD_TRIP | alarms.VFD_REJECT
+    assert not _alarms_after(hal, clock, ctrl, 3) & healthy
+    io.slave.model.trip(7)
+    assert _alarms_after(hal, clock, ctrl, 3) & alarms.VFD_TRIP
+    io.slave.model.tripped = False
+    assert not _alarms_after(hal, clock, ctrl, 3) & alarms.VFD_TRIP
+    io.slave.silent = True  # the RS-485 cable is cut
+    assert _alarms_after(hal, clock, ctrl, 5) & alarms.VFD_LINK
+    io.slave.silent = False
+    assert not _alarms_after(hal, clock, ctrl, 5) & alarms.VFD_LINK
+
+
+def test_a_3_point_valve_is_unsynced_until_it_has_run_into_an_end_stop():
+    hal, io, clock = _actuator_hal({"driver": "valve_3point", "params": {"travel_s": 30.0}})
+    ctrl = Controller()
+    assert _alarms_after(hal, clock, ctrl, 1) & alarms.VALVE_UNSYNCED
+    assert not _alarms_after(hal, clock, ctrl, 40) & alarms.VALVE_UNSYNCED
+    assert hal.actuator.position_pct is not None
