@@ -3,11 +3,13 @@
 #
 # The PCNT counts the edges in hardware behind its glitch filter: there is no
 # interrupt per pulse (and none at all here), so it keeps up with pulse rates
-# that would swamp a pin IRQ. poll() samples the count every 10 ms slice. The
+# that would swamp a pin IRQ. poll() samples the count every 10 ms slice; the
 # polls at which the count changed ("edge polls") bracket the pulses to within
-# one slice, and a flow is the pulses between two edge polls divided by the
-# time between them. At low flow that is exact in pulses and within a slice in
-# time; at high flow (every poll an edge poll) it is within one pulse.
+# one slice. A measurement runs from one edge poll to the first edge poll at
+# least window_ms later: the pulses between them over the time between them.
+# Its error is under one pulse (high flow: the count changes at every poll) and
+# under one slice of time (low flow), whichever is smaller. At low flow the
+# span widens to the next pulse, so a slow meter gives a value on every pulse.
 #
 # esp32.PCNT.value() is the raw 16-bit hardware counter, which resets to 0 when
 # it reaches `max` (MicroPython's machine.Counter extends it with an overflow

@@ -126,13 +126,16 @@ def test_round_trip_temperature_resistance_code_temperature(sensor, t):
 
 
 @settings(max_examples=200, deadline=None)
-@given(sensor=st.sampled_from(sorted(SENSORS)), c1=st.integers(0, 32767),
-       c2=st.integers(0, 32767))
-def test_temperature_rises_with_the_code(sensor, c1, c2):
+@given(sensor=st.sampled_from(sorted(SENSORS)), a=st.integers(1412, 29756),
+       b=st.integers(1412, 29756))
+def test_temperature_rises_with_the_code(sensor, a, b):
+    # 1412..29756: the valid band for both (same r_ref / r_nominal ratio)
+    assume(a != b)
+    c1, c2 = min(a, b), max(a, b)
     r0, r_ref = SENSORS[sensor]
     bench = Bench(r_nominal_ohm=r0, r_ref_ohm=r_ref, fault_reads=1)
     drv = bench.drv
-    assume(drv.code_low < c1 < c2 < drv.code_high)
+    assert drv.code_low < c1 < c2 < drv.code_high
     bench.chip.code = c1
     v1 = bench.reading()
     bench.chip.code = c2
@@ -163,7 +166,6 @@ def test_iec_60751_table_points(t, r):
     drv = Bench().drv
     # The table gives ohms to 0.01: at most 0.005 ohm / 0.0039 ohm/K = 0.014 degC.
     assert drv.temperature(r) == pytest.approx(t, abs=0.015)
-    assert drv.temperature(r * 10) == pytest.approx(t, abs=0.015)  # PT1000 likewise
     drv1000 = Bench(r_nominal_ohm=1000.0, r_ref_ohm=4300.0).drv
     assert drv1000.temperature(r * 10) == pytest.approx(t, abs=0.015)
 
@@ -316,7 +318,8 @@ def test_a_conversion_that_never_ends_is_a_missing_converter():
     bench = Bench(fault_reads=1)
     bench.reading()
     bench.chip.extra_conv_ms = 1e9
-    bench.run(1000)
+    assert bench.reading() is None
+    assert bench.chip.early_rtd_reads > 0  # read again while D5 stayed set, then gave up
     assert bench.drv.fault == alarms.T_NO_SENSOR and bench.drv.value is None
 
 
@@ -441,9 +444,8 @@ def test_missing_converter_is_no_sensor_and_recovers(idle):
     good = bench.reading()
     chip.present = False
     chip.miso_idle = idle
-    bench.run(1000)
-    assert bench.drv.fault == 0 and bench.drv.value == good  # one bad read: debouncing
-    bench.run(1000)
+    assert bench.reading() == good and bench.drv.fault == 0  # one bad read: debouncing
+    bench.reading()
     assert bench.drv.fault == alarms.T_NO_SENSOR and bench.drv.value is None
     # Back: configured again from scratch (its registers are at power-on values).
     chip.power_cycle()
