@@ -41,7 +41,8 @@ def test_esp32_devkitc_default_wiring_reports_the_missing_ds18b20(tmp_path):
         link.command("hil lockstep 50")
         for _ in range(15):
             step = link.command("hil step 1000 27.6 0.55 1 1").fields()
-        assert step["state"] == "auto" and int(step["alarms"], 16) == 0
+        # No sensor alarms (a loaded host may add the sticky LOOP_OVERRUN, 0x800).
+        assert step["state"] == "auto" and int(step["alarms"], 16) & ~0x800 == 0
         link.command("hil off")
         # Leaving HIL hands the loop back to the drivers: the missing sensor shows again.
         time.sleep(4.5)  # fault_ticks (3) one-second ticks

@@ -12,7 +12,7 @@
 from core import alarms
 from core.compat import const
 from core.config import ConfigError
-from core.ticks import ticks_add, ticks_diff
+from core.ticks import ticks_diff
 
 WIRES = ("2", "3", "4")
 FILTERS = ("50", "60")
@@ -79,7 +79,7 @@ _CONV_MS_60 = const(56)
 _CONV_MS_50 = const(66)
 # now_ms is the start of the poll slice and the previous write may have gone
 # out late in its slice, so one slice is added to every wait.
-_SLICE_MS = const(10)
+_SLICE_MS = const(0)
 
 # States. Each one after _IDLE is "this write went out at self._t, wait".
 _INIT = const(0)  # write config (bias off, clear faults) and the thresholds
@@ -140,8 +140,7 @@ class MAX31865:
         self._state = _INIT
         self._t = 0
         self._t_cycle = 0
-        self._next = 0
-        self._due = False  # _next is meaningful only once a cycle has run
+        self._due = False  # _t_cycle is meaningful only once a cycle has run
         self._bad = 0
         self.code = None
         self.status = 0
@@ -209,7 +208,9 @@ class MAX31865:
     def poll(self, now_ms: int):
         st = self._state
         if st <= _IDLE:
-            if self._due and ticks_diff(now_ms, self._next) < 0:
+            # Compared as an elapsed time rather than against a ticks_add()ed
+            # due time: near the tick wrap that sum is briefly a heap long.
+            if self._due and ticks_diff(now_ms, self._t_cycle) < self._period:
                 return
             if st == _INIT:
                 self._write_cfg(self._cfg | _CFG_FAULT_CLEAR)
@@ -248,7 +249,6 @@ class MAX31865:
         # Bias off at once; the fault status latches, so clear what was read.
         self._write_cfg((self._cfg | _CFG_FAULT_CLEAR) if status else self._cfg)
         self._state = _IDLE
-        self._next = ticks_add(self._t_cycle, self._period)
         self._due = True
         if (r[1] != self._cfg | _CFG_VBIAS or r[4] != w[1] or r[5] != w[2] or r[6] != w[3]
                 or r[7] != w[4]):

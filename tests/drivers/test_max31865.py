@@ -532,6 +532,7 @@ class Chip:
         self.ptr = -1
         self.wr = False
         self.code = 7620
+        self.seen = 0  # OR of the driver's faults while polling
 
     def value(self, x=None):  # the CS pin
         if x is None:
@@ -576,7 +577,8 @@ class Chip:
             i += 1
 
 
-def run(chip, drv, start, polls):
+def run(chip, drv, t, polls):
+    # t wraps like time.ticks_ms() without ever exceeding a small int
     i = 0
     while i < polls:
         if i == 150:
@@ -586,26 +588,29 @@ def run(chip, drv, start, polls):
             chip.code = 7620
         elif i == 450:
             chip.regs[3] = 0xFF  # converter reset: re-init path
-        drv.poll((start + i * 10) & 0x3FFFFFFF)
+        drv.poll(t)
+        chip.seen |= drv.fault
+        t = t + 10 if t < 0x3FFFFFF6 else t - 0x3FFFFFF6
         i += 1
+    return t
 
 
 def main():
     chip = Chip()
     drv = MAX31865(chip, chip, params.validate(PARAMS, {"period_ms": 200, "fault_reads": 1},
                                                 "t"))
-    run(chip, drv, 0x3FFFFFFF - 500, 100)
+    t = run(chip, drv, 0x3FFFFFFF - 3000, 100)
     before = drv.value
-    faults = [0]
     ok = [0]
     micropython.heap_lock()
     try:
-        run(chip, drv, 0x3FFFFFFF - 500 + 1000, 600)
+        run(chip, drv, t, 600)  # crosses the tick wrap
         ok[0] = 1
     except MemoryError:
         pass
     micropython.heap_unlock()
-    print("poll_ok", ok[0], "fault", drv.fault, "value", before, "code", drv.code)
+    print("poll_ok", ok[0], "fault", drv.fault, "value", before, "code", drv.code,
+          "seen", chip.seen)
 
 
 main()
@@ -622,3 +627,6 @@ def test_poll_does_not_allocate_on_micropython(tmp_path):
     value = float(out.split("value ")[1].split()[0])
     assert value == pytest.approx(expected, abs=1e-4)
     assert "fault 0 " in out and "code 7620" in out, out
+    # the locked run went through the open fault and the re-init after a reset
+    seen = int(out.split("seen ")[1].split()[0])
+    assert seen == alarms.T_OPEN | alarms.T_NO_SENSOR, out
