@@ -58,6 +58,17 @@ class MachineIO:
         m = self._m
         return m.UART(uart_id, baudrate=9600, tx=m.Pin(tx), rx=m.Pin(rx))
 
+    def flow_pcnt(self, pin: int, params: dict):
+        import io_esp32  # pyright: ignore[reportMissingImports] -- ESP32 only
+
+        return io_esp32.flow_pcnt(pin, params)
+
+    def spi(self, spi_id: int, sck: int, mosi: int, miso: int):
+        # SPI mode 1 (CPOL 0, CPHA 1): one of the two the MAX31865 takes.
+        m = self._m
+        return m.SPI(spi_id, baudrate=1000000, polarity=0, phase=1, sck=m.Pin(sck),
+                     mosi=m.Pin(mosi), miso=m.Pin(miso))
+
     def wdt(self, timeout_ms: int):
         return self._m.WDT(timeout=timeout_ms)
 
@@ -73,8 +84,8 @@ class MachineIO:
 
 
 def _build(section, io, buses):
-    """The driver object for one hw.plan() section. `buses` keeps one 1-Wire bus
-    object per pin, so ROM-addressed sensors on one bus share it."""
+    """The driver object for one hw.plan() section. `buses` keeps one object per
+    1-Wire pin and per SPI bus, so devices on one bus share it."""
     module = __import__(section["module"], None, None, [section["cls"]])
     cls = getattr(module, section["cls"])
     pins = section["pins"]
@@ -85,10 +96,17 @@ def _build(section, io, buses):
         if pin not in buses:
             buses[pin] = io.onewire(pin)
         return cls(buses[pin], params, rom=section.get("rom"))
+    if driver == "max31865":
+        key = "spi%d" % pins["spi"]
+        if key not in buses:
+            buses[key] = io.spi(pins["spi"], pins["sck"], pins["mosi"], pins["miso"])
+        return cls(buses[key], io.pin_out(pins["cs"], 1), params)
     if driver in ("ntc", "current_loop"):
         return cls(io.adc(pins["adc"]), params)
     if driver == "pulse":
         return cls(io.pin_in(pins["pulse"], True), io.ticks_us, params)
+    if driver == "pulse_pcnt":
+        return cls(io.flow_pcnt(pins["pulse"], params), params)
     if driver == "s0":
         return cls(io.pin_in(pins["pulse"], True), io.ticks_us, params,
                    noise_bit=alarms.METER_FAULT)

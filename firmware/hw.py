@@ -13,15 +13,19 @@ PROFILE_DIR = "/boards"
 
 # section -> driver name -> (module, class, ((role, kind, required), ...)).
 # Pin kinds: in (digital input), out (digital output), io (open-drain 1-Wire),
-# adc, analog (DAC pin, or any output pin for PWM), uart (a UART id),
-# uart_tx / uart_rx (its pins).
+# adc, analog (DAC pin, or any output pin for PWM), uart / spi (a bus id) and
+# that bus's pins (uart_tx, uart_rx; spi_sck, spi_mosi, spi_miso).
 DRIVERS = {
     "temperature": {
         "ds18b20": ("drivers.ds18b20", "DS18B20", (("onewire", "io", True),)),
         "ntc": ("drivers.ntc", "NTC", (("adc", "adc", True),)),
+        "max31865": ("drivers.max31865", "MAX31865",
+                     (("spi", "spi", True), ("sck", "spi_sck", True), ("mosi", "spi_mosi", True),
+                      ("miso", "spi_miso", True), ("cs", "out", True))),
     },
     "flow": {
         "pulse": ("drivers.pulse_flow", "PulseFlow", (("pulse", "in", True),)),
+        "pulse_pcnt": ("drivers.pulse_flow_esp32", "PulseFlowPcnt", (("pulse", "in", True),)),
         "current_loop": ("drivers.current_loop", "CurrentLoop", (("adc", "adc", True),)),
     },
     "actuator": {
@@ -41,6 +45,13 @@ DRIVERS["pump_power"] = _S0
 SECTIONS = ("temperature", "flow", "actuator", "t_out", "unit_power", "pump_power")
 INPUTS = ("unit_running", "unit_heating")
 _TOP_KEYS = ("profile",) + SECTIONS + ("inputs", "watchdog_s")
+# bus kind -> profile key; bus pin kind -> (bus role, name in the profile's pin lists)
+_BUSES = {"uart": "uarts", "spi": "spis"}
+_BUS_PINS = {"uart_tx": ("uart", "tx"), "uart_rx": ("uart", "rx"), "spi_sck": ("spi", "sck"),
+             "spi_mosi": ("spi", "mosi"), "spi_miso": ("spi", "miso")}
+_OUTPUT_KINDS = ("out", "io", "uart_tx", "spi_sck", "spi_mosi")
+# Drivers that need a peripheral only some boards have (profile "features").
+_NEEDS = {"pulse_pcnt": "pcnt"}
 
 
 def load_json(path: str, what: str):
@@ -77,17 +88,19 @@ def _pin_error(key, pin, why, profile):
 
 
 def check_pin(key: str, pin, kind: str, profile: dict, extra=None):
-    """Raise ConfigError unless `pin` can do `kind` on this board."""
-    if kind == "uart":
-        if str(pin) not in profile["uarts"]:
-            raise ConfigError(key, "UART %r does not exist on %s (has %s)"
-                              % (pin, profile["name"], ", ".join(sorted(profile["uarts"]))))
+    """Raise ConfigError unless `pin` can do `kind` on this board; `extra` is the
+    analog kind (dac/pwm) or, for a bus pin, the bus id."""
+    if kind in _BUSES:
+        buses = profile[_BUSES[kind]]
+        if str(pin) not in buses:
+            raise ConfigError(key, "%s %r does not exist on %s (has %s)"
+                              % (kind.upper(), pin, profile["name"], ", ".join(sorted(buses))))
         return
     if isinstance(pin, bool) or not isinstance(pin, int):
         raise ConfigError(key, "expected a GPIO number, got %r" % (pin,))
     if pin not in profile["gpio"]:
         raise _pin_error(key, pin, "is not a usable GPIO", profile)
-    if kind in ("out", "io", "uart_tx") and pin in profile["input_only"]:
+    if kind in _OUTPUT_KINDS and pin in profile["input_only"]:
         raise _pin_error(key, pin, "is input-only", profile)
     if kind == "adc" and pin not in profile["adc"]:
         raise _pin_error(key, pin, "has no usable ADC (ADC pins: %s)"
@@ -102,13 +115,14 @@ def check_pin(key: str, pin, kind: str, profile: dict, extra=None):
                                  % ", ".join(str(p) for p in profile["dac"]), profile)
         elif pin in profile["input_only"]:
             raise _pin_error(key, pin, "is input-only", profile)
-    if kind in ("uart_tx", "uart_rx"):
-        allowed = profile["uarts"][str(extra)]
+    if kind in _BUS_PINS:
+        bus, signal = _BUS_PINS[kind]
+        allowed = profile[_BUSES[bus]][str(extra)]
         if isinstance(allowed, dict):
-            pins = allowed["tx" if kind == "uart_tx" else "rx"]
+            pins = allowed[signal]
             if pin not in pins:
-                raise _pin_error(key, pin, "cannot be UART%s %s (allowed: %s)"
-                                 % (extra, "TX" if kind == "uart_tx" else "RX",
+                raise _pin_error(key, pin, "cannot be %s%s %s (allowed: %s)"
+                                 % (bus.upper(), extra, signal.upper(),
                                     ", ".join(str(p) for p in pins)), profile)
 
 
@@ -116,6 +130,8 @@ def _section(name: str, spec, profile: dict, used: dict) -> dict:
     if not isinstance(spec, dict):
         raise ConfigError(name, "expected an object with driver, params, pins")
     driver = spec.get("driver")
+    if not isinstance(driver, str):
+        driver = "%r" % (driver,)  # named in the error below
     keys = ("driver", "params", "pins", "rom") if driver == "ds18b20" else \
         ("driver", "params", "pins")
     for key in spec:
@@ -123,8 +139,12 @@ def _section(name: str, spec, profile: dict, used: dict) -> dict:
             raise ConfigError("%s.%s" % (name, key), "unknown key (%s)" % ", ".join(keys))
     drivers = DRIVERS[name]
     if driver not in drivers:
-        raise ConfigError(name + ".driver", "%r is not one of %s"
+        raise ConfigError(name + ".driver", "%s is not one of %s"
                           % (driver, "|".join(sorted(drivers))))
+    need = _NEEDS.get(driver)
+    if need and need not in profile["features"]:
+        raise ConfigError(name + ".driver", "%s needs the %s peripheral, which %s does not "
+                          "have" % (driver, need.upper(), profile["name"]))
     module_name, class_name, roles = drivers[driver]
     module = __import__(module_name, None, None, [class_name])
     params = validate_params(module.PARAMS, spec.get("params", {}), name + ".params")
@@ -137,8 +157,6 @@ def _section(name: str, spec, profile: dict, used: dict) -> dict:
             raise ConfigError("%s.pins.%s" % (name, role), "unknown pin role for %s (%s)"
                               % (driver, ", ".join(role_names)))
     pins = {}
-    # 1-Wire sensors addressed by ROM may share a bus pin.
-    shareable = driver == "ds18b20" and "rom" in spec
     for role, kind, required in roles:
         key = "%s.pins.%s" % (name, role)
         defaults = profile["pins"]
@@ -148,14 +166,28 @@ def _section(name: str, spec, profile: dict, used: dict) -> dict:
             if required:
                 raise ConfigError(key, "no pin given and %s has no default" % profile["name"])
             continue
-        extra = params.get("kind") if kind == "analog" else pins.get("uart")
+        if kind == "analog":
+            extra = params.get("kind")
+        elif kind in _BUS_PINS:
+            extra = pins.get(_BUS_PINS[kind][0])
+        else:
+            extra = None
         check_pin(key, pin, kind, profile, extra)
-        if kind != "uart":
-            if pin in used and not (shareable and used[pin][1]):
-                raise ConfigError(key, "GPIO %d is already %s%s" % (
-                    pin, used[pin][0], " (sensors on one 1-Wire bus need a rom each)"
-                    if kind == "io" else ""))
-            used[pin] = ("%s.pins.%s" % (name, role), shareable)
+        if kind in _BUSES:
+            pins[role] = pin
+            continue
+        # Buses may be shared: 1-Wire sensors addressed by ROM, SPI devices on
+        # the same bus (each with its own chip select).
+        share = ""
+        if kind == "io" and "rom" in spec:
+            share = "onewire"
+        elif kind in _BUS_PINS and kind.startswith("spi"):
+            share = "spi%s.%s" % (extra, kind)
+        if pin in used and not (share and used[pin][1] == share):
+            raise ConfigError(key, "GPIO %d is already %s%s" % (
+                pin, used[pin][0], " (sensors on one 1-Wire bus need a rom each)"
+                if kind == "io" else ""))
+        used[pin] = ("%s.pins.%s" % (name, role), share)
         pins[role] = pin
     out = {"driver": driver, "module": module_name, "cls": class_name, "params": params,
            "pins": pins}

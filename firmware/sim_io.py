@@ -1,7 +1,7 @@
 # Peripherals for a board profile on the virtual board: the host has no pins,
 # so each behaves like its hardware with nothing wired to it. A 1-Wire bus
-# gets no presence pulse, an ADC reads 0, a UART never answers, an input pin
-# reads its pull-up. The drivers then report the faults of unwired hardware,
+# gets no presence pulse, an ADC reads 0, a UART never answers, SPI reads
+# zeros, an input pin reads its pull-up. The drivers then report the faults of unwired hardware,
 # as a freshly flashed board on the bench would (docs/drivers.md).
 import time
 
@@ -114,6 +114,26 @@ class SimUART:
         pass
 
 
+class SimSPI:
+    def write(self, buf):
+        pass
+
+    def readinto(self, buf, write=0):
+        for i in range(len(buf)):
+            buf[i] = 0  # MISO with no chip on it
+
+    def write_readinto(self, wbuf, rbuf):
+        self.readinto(rbuf)
+
+
+class SimPCNT:
+    def value(self, value=None) -> int:
+        return 0  # no pulses
+
+    def start(self):
+        pass
+
+
 class SimWDT:
     def feed(self):
         pass
@@ -147,6 +167,12 @@ class SimIO:
 
     def uart(self, uart_id: int, tx: int, rx: int):
         return SimUART()
+
+    def spi(self, spi_id: int, sck: int, mosi: int, miso: int):
+        return SimSPI()
+
+    def flow_pcnt(self, pin: int, params: dict):
+        return SimPCNT()
 
     def wdt(self, timeout_ms: int):
         return SimWDT()

@@ -5,7 +5,8 @@ import re
 from host_tools import hwconfig
 from host_tools.paths import PROJECT_ROOT
 
-ROW = re.compile(r"^\| [^|]*\(`(?P<key>[a-z_0-9]+\.[a-z_0-9]+)`\) \| (?P<pin>UART)?(?P<n>\d+) \|")
+ROW = re.compile(r"^\| [^|]*\(`(?P<key>[a-z_0-9]+\.[a-z_0-9]+)`\) \| "
+                 r"(?P<pin>UART|SPI)?(?P<n>\d+) \|")
 
 
 def tables() -> dict[str, dict[str, int]]:

@@ -20,10 +20,10 @@ INTERNAL = const(1 << 12)
 # Driver faults (docs/drivers.md): each names the wiring or device problem the
 # driver saw. A sensor driver with a fault also reports its value as missing,
 # so the supervisor's safe state follows from the T_/FLOW_ bits above.
-T_NO_SENSOR = const(1 << 16)  # DS18B20: no presence pulse, or its ROM is gone
+T_NO_SENSOR = const(1 << 16)  # DS18B20 / MAX31865: nothing answers on the bus
 T_CRC = const(1 << 17)  # DS18B20: scratchpad CRC wrong on repeated reads
 T_POWER_ON = const(1 << 18)  # DS18B20: 85 degC power-on value (sensor browned out)
-T_OPEN = const(1 << 19)  # NTC/RTD: open circuit
+T_OPEN = const(1 << 19)  # NTC / RTD: open circuit
 T_SHORT = const(1 << 20)  # NTC/RTD: short circuit
 FLOW_LOOP_LOW = const(1 << 21)  # 4-20 mA below 3.6 mA (NAMUR NE43 failure band)
 FLOW_LOOP_HIGH = const(1 << 22)  # 4-20 mA above 21 mA (NAMUR NE43 failure band)

@@ -25,7 +25,7 @@ PARAMS = (
     ("wires", WIRES, 0, 0, "4", "RTD connection; 2 and 4 share a setting, 3 sets config D4"),
     ("filter_hz", FILTERS, 0, 0, "50", "mains frequency the converter's notch filter rejects"),
     ("period_ms", "ms", 0, 60000, 1000,
-     "start of one reading to the start of the next (0: back to back, about 140 ms)"),
+     "start of one reading to the start of the next (0: back to back, about 150 ms)"),
     ("fault_reads", "reads", 1, 10, 3, "consecutive faulty reads before a fault is raised"),
     ("offset_c", "degC", -5.0, 5.0, 0.0, "calibration offset added to the reading"),
 )
@@ -79,7 +79,7 @@ _CONV_MS_60 = const(56)
 _CONV_MS_50 = const(66)
 # now_ms is the start of the poll slice and the previous write may have gone
 # out late in its slice, so one slice is added to every wait.
-_SLICE_MS = const(0)
+_SLICE_MS = const(10)
 
 # States. Each one after _IDLE is "this write went out at self._t, wait".
 _INIT = const(0)  # write config (bias off, clear faults) and the thresholds
@@ -236,21 +236,21 @@ class MAX31865:
             cfg = self._rbuf[1]
             if cfg == (self._cfg | _CFG_VBIAS | _CFG_ONESHOT) and waited < 2 * self._conv_wait:
                 return  # still converting (D5 set): read again next poll
-            self._finish(now_ms)
+            self._finish()
             return
         self._t = now_ms
         self._state = st + 1
 
-    def _finish(self, now_ms: int):
+    def _finish(self):
         r = self._rbuf
         w = self._wthr
         status = r[8]
-        self.status = status
-        # Bias off at once; the fault status latches, so clear what was read.
+        # Bias off at once; the fault status latches (so that a fault between
+        # readings is seen too), so clear what was read.
         self._write_cfg((self._cfg | _CFG_FAULT_CLEAR) if status else self._cfg)
         self._state = _IDLE
         self._due = True
-        if (r[1] != self._cfg | _CFG_VBIAS or r[4] != w[1] or r[5] != w[2] or r[6] != w[3]
+        if (r[1] != (self._cfg | _CFG_VBIAS) or r[4] != w[1] or r[5] != w[2] or r[6] != w[3]
                 or r[7] != w[4]):
             # Not the configuration written: no chip answering (all 0x00 or
             # 0xFF), a stuck conversion, or a chip that reset (power-on
@@ -258,6 +258,10 @@ class MAX31865:
             self._state = _INIT
             self._bad_read(alarms.T_NO_SENSOR)
             return
+        self.status = status
+        # The fault flag in the RTD LSB only repeats "status != 0"; the
+        # status bits say which fault, and the code is checked as well in
+        # case the chip's comparison did not fire.
         code = ((r[2] << 8) | r[3]) >> 1
         bad = 0
         if status & _OPEN_BITS or code >= self.code_high:

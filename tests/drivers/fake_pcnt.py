@@ -64,7 +64,7 @@ class PCNT:
     def init(self, **kwargs):
         for key in kwargs:
             if key not in _KEYWORDS:
-                raise TypeError("unexpected keyword argument %r" % key)
+                raise TypeError(f"unexpected keyword argument {key!r}")
         if kwargs.get("channel", 0) not in (0, 1):
             raise ValueError("channel")
         if "pin" in kwargs:

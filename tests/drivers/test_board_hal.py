@@ -10,7 +10,9 @@ from core import alarms
 from core.controller import STATE_SAFE, Controller
 from drivers import vfd_maps
 from fake_machine import ADC, PWM, UART, WDT, Clock, Pin
+from fake_max31865 import CsPin, FakeMAX31865, FakeSPI
 from fake_onewire import FakeDS18B20, FakeOneWire
+from fake_pcnt import PCNT
 from host_tools import hwconfig
 from modbus_peer import DriveModel, FakeSlave
 
@@ -266,3 +268,60 @@ def test_a_3_point_valve_is_unsynced_until_it_has_run_into_an_end_stop():
     assert _alarms_after(hal, clock, ctrl, 1) & alarms.VALVE_UNSYNCED
     assert not _alarms_after(hal, clock, ctrl, 40) & alarms.VALVE_UNSYNCED
     assert hal.actuator.position_pct is not None
+
+
+def test_a_pt100_through_a_max31865_on_the_profile_s_spi_bus():
+    prof = hwconfig.load_profile("pico")
+    plan = hw.plan({"temperature": {"driver": "max31865"}, "watchdog_s": 0}, prof)
+    assert plan["temperature"]["pins"] == {"spi": 0, "sck": 18, "mosi": 19, "miso": 16, "cs": 17}
+    clock = Clock()
+    chip = FakeMAX31865(r_ref=430.0, resistance_ohm=100.0)  # PT100 at 0 degC
+
+    class SpiIO(FakeIO):
+        def spi(self, spi_id, sck, mosi, miso):
+            return FakeSPI(chip)
+
+        def pin_out(self, pin, value=0):
+            return CsPin(pin, chip) if pin == 17 else FakeIO.pin_out(self, pin, value)
+
+    hal = hal_board.BoardHal(plan, SpiIO(clock, None), "pico")
+    ctrl = Controller()
+    for _ in range(300):
+        clock.advance_ms(10)
+        chip.now_ms = clock.us / 1000.0
+        hal.poll(clock.ticks_ms())
+    hal.read(ctrl.meas)
+    assert ctrl.meas.t_in_c == pytest.approx(0.0, abs=0.05) and ctrl.meas.faults == 0
+    chip.resistance_ohm = float("inf")  # a broken RTD wire
+    for _ in range(300):
+        clock.advance_ms(10)
+        chip.now_ms = clock.us / 1000.0
+        hal.poll(clock.ticks_ms())
+    hal.read(ctrl.meas)
+    assert ctrl.meas.t_in_c is None and ctrl.meas.faults == alarms.T_OPEN
+
+
+def test_the_esp32_pulse_counter_flow_driver_through_the_hal():
+    prof = hwconfig.load_profile("esp32-devkitc")
+    plan = hw.plan({"flow": {"driver": "pulse_pcnt", "params": {"k_factor_ppl": 100.0}},
+                    "watchdog_s": 0}, prof)
+    clock = Clock()
+
+    class PcntIO(FakeIO):
+        def flow_pcnt(self, pin, params):
+            from drivers.pulse_flow_esp32 import pcnt_kwargs
+
+            self.pcnt = PCNT(0, **pcnt_kwargs(params, Pin(pin)))
+            return self.pcnt
+
+    io = PcntIO(clock, None)
+    hal = hal_board.BoardHal(plan, io, "esp32-devkitc")
+    ctrl = Controller()
+    for _ in range(500):  # 50 pulses/s at 100 pulses/L: 1.8 m3/h
+        clock.advance_ms(10)
+        if clock.ticks_ms() % 20 == 0:
+            io.pcnt.pulse()
+        hal.poll(clock.ticks_ms())
+    hal.read(ctrl.meas)
+    assert ctrl.meas.flow_m3h == pytest.approx(1.8, rel=0.03)
+    assert ctrl.meas.faults == 0

@@ -30,12 +30,15 @@ def test_profile_default_pins_are_usable_for_their_roles():
         prof = profile(name)
         for section, drivers in hw.DRIVERS.items():
             for driver, (_, _, roles) in drivers.items():
+                if hw._NEEDS.get(driver, "") not in prof["features"] + [""]:
+                    continue  # the board lacks the peripheral: refused before any pin
                 for role, kind, _ in roles:
                     pin = prof["pins"].get(f"{section}.{role}",
                                            prof["pins"].get(f"{driver}.{role}"))
                     assert pin is not None, f"{name}: no default for {section} {driver}.{role}"
+                    bus = kind.split("_")[0]  # uart_tx -> uart, spi_sck -> spi
                     extra = ("dac" if prof["dac"] else "pwm") if kind == "analog" else \
-                        prof["pins"].get(f"{driver}.uart")
+                        prof["pins"].get(f"{driver}.{bus}")
                     hw.check_pin(f"{section}.pins.{role}", pin, kind, prof, extra)
 
 
@@ -58,6 +61,15 @@ def test_profile_default_pins_are_usable_for_their_roles():
     ("pico", {"actuator": {"driver": "vfd", "pins": {"tx": 2}}},
      "actuator.pins.tx", "cannot be UART0 TX"),
     ("pico", {"watchdog_s": 30}, "watchdog_s", "2..8"),
+    ("pico", {"flow": {"driver": "pulse_pcnt"}}, "flow.driver", "needs the PCNT peripheral"),
+    ("pico", {"temperature": {"driver": "max31865", "pins": {"sck": 5}}},
+     "temperature.pins.sck", "cannot be SPI0 SCK"),
+    ("pico", {"temperature": {"driver": "max31865", "pins": {"spi": 2}}},
+     "temperature.pins.spi", "SPI 2 does not exist"),
+    ("esp32-devkitc", {"temperature": {"driver": "max31865", "pins": {"mosi": 39}}},
+     "temperature.pins.mosi", "input-only"),
+    ("pico", {"temperature": {"driver": "max31865"}, "t_out": {"driver": "max31865"}},
+     "t_out.pins.cs", "already temperature.pins.cs"),
     ("pico", {"flow": {"driver": "turbine"}}, "flow.driver", "not one of"),
     ("pico", {"flow": {"driver": "pulse", "params": {"k_factor_ppl": 0}}},
      "flow.params.k_factor_ppl", "out of range"),
@@ -103,6 +115,13 @@ def test_two_ds18b20_share_a_bus_only_when_each_has_a_rom():
                     "t_out": {"driver": "ds18b20", "rom": "28" + "11" * 6 + "CD", **shared}},
                    profile("pico"))
     assert plan["temperature"]["pins"] == plan["t_out"]["pins"] == {"onewire": 2}
+
+
+def test_two_max31865_share_the_spi_bus_with_their_own_chip_selects():
+    plan = hw.plan({"temperature": {"driver": "max31865"},
+                    "t_out": {"driver": "max31865", "pins": {"cs": 13}}}, profile("pico"))
+    assert plan["t_out"]["pins"]["sck"] == plan["temperature"]["pins"]["sck"] == 18
+    assert plan["t_out"]["pins"]["cs"] == 13
 
 
 def test_overrides_inputs_and_watchdog():

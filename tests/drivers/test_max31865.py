@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from core import alarms
 from core.config import ConfigError
-from drivers.max31865 import PARAMS, MAX31865
+from drivers.max31865 import MAX31865, PARAMS
 from drivers.params import validate
 from fake_max31865 import (
     F_OVUV,
@@ -157,6 +157,13 @@ def test_strictly_monotonic_over_every_valid_code(sensor):
     # what the reference resistor allows).
     assert temperature_of_code(drv, drv.code_low + 1) == pytest.approx(-200.0, abs=0.1)
     assert prev > 150.0
+
+
+def test_inverse_matches_the_equation_over_its_whole_range():
+    drv = Bench().drv
+    for i in range(10501):
+        t = -200.0 + i * 0.1
+        assert drv.temperature(r_cvd(t, 100.0)) == pytest.approx(t, abs=1e-9)
 
 
 @pytest.mark.parametrize("t,r", [(-200, 18.52), (-100, 60.26), (-50, 80.31), (0, 100.00),
