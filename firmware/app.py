@@ -240,9 +240,9 @@ def start(app):
         # On a board the collector may run whenever the heap runs short; only the
         # host MicroPython needs collections kept to the serve loop.
         gc.enable()
-    app.hal.console_write(banner(app))
+    hal.console_write(banner(app))
     if hal.boot_error:
         hal.console_write("!error %s\n" % hal.boot_error)
     serve(app)
-    app.hal.console_write("!reboot\n")
-    app.hal.reset()
+    hal.console_write("!reboot\n")
+    hal.reset()

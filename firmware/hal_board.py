@@ -158,6 +158,7 @@ class BoardHal(StdioConsole):
         self._heating_pin = None
         self._active = 0
         self._wdt = None
+        self._polled = ()  # every driver built, in no particular order
         self.watchdog_reset = False
         if plan is None:
             return  # no usable hardware config: console only, measurements missing
@@ -168,6 +169,7 @@ class BoardHal(StdioConsole):
         self.t_out = drivers.get("t_out")
         self.unit_power = drivers.get("unit_power")
         self.pump_power = drivers.get("pump_power")
+        self._polled = tuple(drivers.values())
         inputs = plan["inputs"]
         self._active = 0 if plan["active_low"] else 1
         if "unit_running" in inputs:
@@ -180,18 +182,8 @@ class BoardHal(StdioConsole):
 
     def poll(self, now_ms: int):
         """Every slice: advance the drivers' non-blocking work, feed the watchdog."""
-        if self.temperature is not None:
-            self.temperature.poll(now_ms)
-        if self.flow is not None:
-            self.flow.poll(now_ms)
-        if self.actuator is not None:
-            self.actuator.poll(now_ms)
-        if self.t_out is not None:
-            self.t_out.poll(now_ms)
-        if self.unit_power is not None:
-            self.unit_power.poll(now_ms)
-        if self.pump_power is not None:
-            self.pump_power.poll(now_ms)
+        for driver in self._polled:
+            driver.poll(now_ms)
         if self._wdt is not None:
             self._wdt.feed()
 

@@ -9,7 +9,7 @@ one control tick and answers with its commands. The season harness is the one
 import time
 
 from host_tools.errors import CopflowError
-from host_tools.link import Link
+from host_tools.link import Link, key_values
 from host_tools.paths import import_firmware
 from host_tools.scenario import Scenario, load_scenario
 from host_tools.sim import UNIT_MODE_INPUT, Decision, Driver, controller_config
@@ -63,7 +63,6 @@ class BoardDriver(Driver):
         self.coeffs = coeffs
         self.settings = settings
         self.steps = 0
-        self.rtt_max_ms = 0.0
 
 
 class LinkDriver(BoardDriver):
@@ -90,7 +89,6 @@ class LinkDriver(BoardDriver):
         fields = self.link.command(line).fields()
         rtt = (time.perf_counter() - t0) * 1000.0
         self.elapsed_s += rtt / 1000.0
-        self.rtt_max_ms = max(self.rtt_max_ms, rtt)
         self.rtts_ms.append(rtt)
         self.steps += 1
         out = float(fields["out"]) if fields.get("pump") == "1" else 0.0
@@ -113,7 +111,7 @@ class LinkDriver(BoardDriver):
 
         return {"ticks": self.steps,
                 "ticks_per_s": self.steps / self.elapsed_s if self.elapsed_s else 0.0,
-                "max_round_trip_ms": self.rtt_max_ms,
+                "max_round_trip_ms": ordered[-1],
                 "round_trip_ms_p50": percentile(0.50),
                 "round_trip_ms_p99": percentile(0.99),
                 "board_cop_meas": None if self.cop_meas == "none" else float(self.cop_meas)}
@@ -132,6 +130,7 @@ class RealtimeLinkDriver(BoardDriver):
 
     def __init__(self, link: Link, coeffs: dict | None = None, settings: dict | None = None):
         super().__init__(link, coeffs, settings)
+        self.rtt_max_ms = 0.0
         self.telemetry: dict[str, str] = {}
         self.dropped: list[dict[str, str]] = []
         self._in_drop = False
@@ -141,7 +140,7 @@ class RealtimeLinkDriver(BoardDriver):
     def _on_line(self, line: str) -> None:
         if not line.startswith("!tel "):
             return
-        fields = dict(w.partition("=")[::2] for w in line[5:].split() if "=" in w)
+        fields = key_values(line[5:])
         if self._in_drop:
             self.dropped.append(fields)
         else:

@@ -37,12 +37,17 @@ class Response:
 
     def fields(self) -> dict[str, str]:
         """`key=value` words of an ok body."""
-        out = {}
-        for word in self.body.split():
-            key, sep, value = word.partition("=")
-            if sep:
-                out[key] = value
-        return out
+        return key_values(self.body)
+
+
+def key_values(text: str) -> dict[str, str]:
+    """The `key=value` words of a response body or an unsolicited line."""
+    out = {}
+    for word in text.split():
+        key, sep, value = word.partition("=")
+        if sep:
+            out[key] = value
+    return out
 
 
 class Link:

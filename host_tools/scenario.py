@@ -83,9 +83,6 @@ class Scenario:
         start_s = spec.get("start_h", 0.0) * 3600.0
         return lambda time_s: ramp(time_s - start_s)
 
-    def has(self, kind: str) -> bool:
-        return any(e.kind == kind for e in self.events)
-
 
 def load_scenario(name_or_path: str) -> Scenario:
     path = Path(name_or_path)

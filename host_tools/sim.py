@@ -204,9 +204,14 @@ def run_season(
         driver = CoreDriver(coeffs) if controller == "model" else ConstantDriver()
     disturb = Disturbances(events or [])
     plant, oracle, baseline = make_plant(season), make_plant(season), make_plant(season)
-    bench_river = river is None
+
+    def river_at(time_s: float) -> float:
+        # Without a profile the river holds the bench temperature of the season
+        # the plant is in now.
+        return plant.bench_t_river_c if river is None else river(time_s)
+
     steps = max(1, int(round(hours * 3600.0 / dt_s)))
-    t0 = plant.bench_t_river_c if river is None else river(0.0)
+    t0 = river_at(0.0)
 
     base_out = baseline.output_for_flow_percent(100.0, t0)
     start_out = base_out
@@ -232,18 +237,14 @@ def run_season(
             # The unit changes over: the loop restarts from steady state in the new
             # season at the outputs each plant had.
             season = now_season
-            t_now = plant.bench_t_river_c if river is None else river(time_s)
-            old = plant, oracle, baseline
             plant, oracle, baseline = make_plant(season), make_plant(season), make_plant(season)
-            if bench_river:
-                t_now = plant.bench_t_river_c
+            t_now = river_at(time_s)
             plant.reset(output, t_now)
             oracle.reset(oracle.optimum(t_now).output_percent, t_now)
             baseline.reset(baseline.output_for_flow_percent(100.0, t_now), t_now)
-            del old
             disturb.reapply_sensor_faults(plant)
             driver.plant_changed(plant)
-        t_river = plant.bench_t_river_c if river is None else river(time_s)
+        t_river = river_at(time_s)
         disturb.apply_sensor_faults(time_s, plant)
         if disturb.link_down(time_s):
             gap_s += dt_s  # the controller hears nothing; the plant keeps the last output
@@ -275,7 +276,7 @@ def run_season(
             series["cop_s_oracle"].append(op_best.cop_s)
             if progress:
                 progress(k + 1, steps)
-    final_t = plant.bench_t_river_c if river is None else river((steps - 1) * dt_s)
+    final_t = river_at((steps - 1) * dt_s)
     return SimResult(
         season=season,
         hours=hours,

@@ -8,7 +8,6 @@ clients coming and going and the guest restarting. A soft reset (Ctrl-D, the
 fresh interpreter on the same flash folder and the same port.
 """
 
-import json
 import os
 import pty
 import shutil
@@ -33,30 +32,30 @@ def install_firmware(flash: Path, board: str, profile: str | None = None,
     """Put the firmware into an empty flash folder, as `copflow deploy` would on a board:
     modules as .mpy bytecode, main.py as source. With a board profile the firmware
     builds that board's drivers on simulated peripherals (docs/drivers.md)."""
-    from host_tools.commands.deploy import build
+    from host_tools.commands.deploy import build, write_board_files
 
     flash.mkdir(parents=True, exist_ok=True)
     if not (flash / "main.py").exists():
         build(flash, board)
-    info = {"board": board, **({"profile": profile} if profile else {})}
-    (flash / "board.json").write_text(json.dumps(info) + "\n")
-    if hw is not None:
-        (flash / "hw.json").write_text(json.dumps(hw) + "\n")
+    write_board_files(flash, board, profile, hw)
 
 
 class VirtualBoard:
-    def __init__(self, flash: Path, heap: str | None = None, board: str = "esp32",
+    def __init__(self, flash: Path, heap: str | None = None, board: str | None = None,
                  log=None, restart_delay_s: float = 1.0, profile: str | None = None,
                  hw: dict | None = None):
+        """`heap` and `board` (the MicroPython port) default to the profile's, or to
+        110K and esp32 without one."""
         self.flash = Path(flash).resolve()
-        if heap is None:
-            # A profile's heap: the board's, plus what the host interpreter needs
-            # because it cannot collect on demand (docs/drivers.md#memory).
+        spec = {"virtual_heap": "110K", "port": "esp32"}
+        if profile:
             from host_tools import hwconfig
 
-            heap = hwconfig.load_profile(profile)["virtual_heap"] if profile else "110K"
-        self.heap = heap
-        self.board = board
+            # A profile's heap is the board's plus what the host interpreter needs
+            # because it cannot collect on demand (docs/drivers.md#memory).
+            spec = hwconfig.load_profile(profile)
+        self.heap = heap or spec["virtual_heap"]
+        self.board = board or spec["port"]
         self.profile = profile
         self.hw = hw
         self.log = log or sys.stderr

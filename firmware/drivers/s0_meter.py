@@ -5,6 +5,7 @@
 # reciprocal counting over a window at high power.
 from core import alarms
 from core.config import ConfigError
+from core.ticks import TICKS_PERIOD
 from drivers.pulse_flow import EDGES, PulseRate, pin_trigger
 
 PARAMS = (
@@ -22,7 +23,6 @@ PARAMS = (
 
 # One pulse per us at 1 pulse/kWh is 3.6e6 J per 1e-6 s.
 _W_PER_KWH_PER_US = 3.6e12
-_WRAP = 1 << 30
 
 
 class S0Meter(PulseRate):
@@ -60,4 +60,4 @@ class S0Meter(PulseRate):
     @property
     def energy_kwh(self) -> float:
         """Energy counted since start, from every accepted pulse (as of the last poll)."""
-        return (self._wraps * _WRAP + self._n_seen) / self._ppk
+        return (self._wraps * TICKS_PERIOD + self._n_seen) / self._ppk

