@@ -99,7 +99,9 @@ class Console:
         status = self.reader.feed(byte)
         if status == _FEED_LINE:
             line = self.reader.take()
-            if line.strip():
+            # Only spaces (and a terminal's \r) make a blank line; any other
+            # control byte is answered E_SYNTAX (docs/protocol.md).
+            if line.strip(b" \r"):
                 self.write(self.respond(line) + "\n")
                 extra = self._extra
                 if extra:

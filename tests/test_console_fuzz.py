@@ -1,6 +1,6 @@
 """Fuzzing the console under CPython: no input crashes it or stores an invalid config."""
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from console import Console
@@ -22,6 +22,8 @@ line = st.one_of(
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(line, max_size=15))
+@example([b"\x0b"])  # a lone control byte: E_SYNTAX, not ignored (found in CI)
+@example([b"\t", b"\x0c", b" \r"])
 def test_no_input_crashes_the_console_or_stores_an_invalid_config(lines):
     out = []
     console = Console(FakeApp(), out.append)
@@ -31,7 +33,7 @@ def test_no_input_crashes_the_console_or_stores_an_invalid_config(lines):
         for byte in raw + b"\n":
             console.feed(byte)
         sent = "".join(out[before:]).split("\n")[:-1]
-        if raw.strip(b" \r\n\t") and b"\n" not in raw:
+        if raw.strip(b" \r\n") and b"\n" not in raw:
             responses = [s for s in sent if not s.startswith("!")]
             assert len(responses) == 1, (raw, sent)
             assert "E_INTERNAL" not in responses[0], responses[0]

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from difftest import assert_close, run_on_cpython, run_on_micropython
 
-DIFF = settings(max_examples=4, deadline=None, derandomize=False,
+DIFF = settings(max_examples=4, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.large_base_example])
 
