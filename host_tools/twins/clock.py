@@ -1,0 +1,99 @@
+# The clock the twins run on. Tests use VirtualClock (time moves only when the
+# test or a blocking twin call moves it); the virtual board uses RealClock
+# (MicroPython's own time module). Both give MicroPython's wrapping tick
+# arithmetic: ticks_ms/ticks_us wrap at 2**30 (py/mphal.h MICROPY_PY_TIME_TICKS_PERIOD,
+# extmod/modtime.c ticks_diff/ticks_add).
+
+TICKS_PERIOD = 1 << 30
+TICKS_MAX = TICKS_PERIOD - 1
+TICKS_HALF = TICKS_PERIOD // 2
+
+
+def ticks_diff(end, start):
+    return ((end - start + TICKS_HALF) & TICKS_MAX) - TICKS_HALF
+
+
+def ticks_add(ticks, delta):
+    return (ticks + delta) & TICKS_MAX
+
+
+class VirtualClock:
+    """Microsecond clock that a test moves by hand; `us` is the unwrapped time."""
+
+    def __init__(self, start_us=0):
+        self.us = int(start_us)
+
+    def advance_us(self, us):
+        if us < 0:
+            raise ValueError("time cannot go back")
+        self.us += int(us)
+
+    def advance_ms(self, ms):
+        self.advance_us(int(ms * 1000))
+
+    def advance_to(self, us):
+        if us > self.us:
+            self.us = int(us)
+
+    def ticks_us(self):
+        return self.us & TICKS_MAX
+
+    def ticks_ms(self):
+        return (self.us // 1000) & TICKS_MAX
+
+    ticks_diff = staticmethod(ticks_diff)
+    ticks_add = staticmethod(ticks_add)
+
+    def sleep_us(self, us):
+        if us > 0:
+            self.advance_us(us)
+
+    def sleep_ms(self, ms):
+        if ms > 0:
+            self.advance_us(int(ms) * 1000)
+
+
+class RealClock:
+    """The host MicroPython's own clock (virtual board). `us` unwraps ticks_us."""
+
+    def __init__(self):
+        import time
+
+        self._time = time
+        self._last = time.ticks_us()
+        self._us = 0
+
+    @property
+    def us(self):
+        now = self._time.ticks_us()
+        self._us += ticks_diff(now, self._last)
+        self._last = now
+        return self._us
+
+    def advance_us(self, us):
+        self.sleep_us(us)
+
+    def advance_ms(self, ms):
+        self.sleep_us(int(ms * 1000))
+
+    def advance_to(self, us):
+        left = us - self.us
+        if left > 0:
+            self.sleep_us(left)
+
+    def ticks_us(self):
+        return self._time.ticks_us()
+
+    def ticks_ms(self):
+        return self._time.ticks_ms()
+
+    ticks_diff = staticmethod(ticks_diff)
+    ticks_add = staticmethod(ticks_add)
+
+    def sleep_us(self, us):
+        if us > 0:
+            self._time.sleep_us(int(us))
+
+    def sleep_ms(self, ms):
+        if ms > 0:
+            self._time.sleep_ms(int(ms))
