@@ -9,18 +9,33 @@ from core import alarms
 from core.config import ConfigError
 from drivers import params as dparams
 from drivers.pulse_flow import PARAMS, PulseFlow
-from fake_machine import Clock, Pin
+from host_tools.twins import make_machine
 from mp_probe import run_probe
+from twin_io import needs
 
 POLL_US = 10_000
 WRAP = 1 << 30
 
 
-def make(start_us=0, **given_params):
-    clock = Clock(start_us)
-    pin = Pin(4, Pin.IN, Pin.PULL_UP, value=1)
-    drv = PulseFlow(pin, clock.ticks_us, dparams.validate(PARAMS, given_params, "flow"))
-    return clock, pin, drv
+PIN = 4
+
+
+def make(port, start_us=0, **given_params):
+    """A meter on pin 4 of a fresh board (open collector: pull-up, idle high)."""
+    needs(port, "hard_irq")
+    m = make_machine(port)
+    w = m.world
+    w.clock.advance_us(start_us)
+    pin = m.Pin(PIN, m.Pin.IN, m.Pin.PULL_UP)
+    drv = PulseFlow(pin, w.clock.ticks_us, dparams.validate(PARAMS, given_params, "flow"))
+    return w.clock, w, drv
+
+
+def pulse(w, pin=PIN):
+    """A low-going pulse from the meter; the VM then runs the handlers it queued
+    (ESP32 pin IRQs are soft: an idle board gets to them at once)."""
+    w.pulse(pin)
+    w.run_scheduled()
 
 
 def period_us(flow_m3h, k_ppl):
@@ -30,25 +45,28 @@ def period_us(flow_m3h, k_ppl):
 class Bench:
     """Drives the clock, the meter's pin and the 10 ms poll together."""
 
-    def __init__(self, clock, pin, drv):
-        self.clock, self.pin, self.drv = clock, pin, drv
-        self.next_poll = clock.us + POLL_US
-        self.drv.poll(clock.ticks_ms())
+    def __init__(self, w, drv):
+        self.w, self.clock, self.drv = w, w.clock, drv
+        self.next_poll = self.clock.us + POLL_US
+        self.drv.poll(self.clock.ticks_ms())
+
+    def at(self, t_us):
+        assert t_us >= self.clock.us, "the bench only moves time forward"
+        self.clock.advance_us(t_us - self.clock.us)
 
     def until(self, t_us, on_poll=None):
         while self.next_poll <= t_us:
-            self.clock.us = self.next_poll
+            self.at(self.next_poll)
             self.drv.poll(self.clock.ticks_ms())
             if on_poll is not None:
                 on_poll(self.drv)
             self.next_poll += POLL_US
-        self.clock.us = t_us
+        self.at(t_us)
 
     def edge(self, t_us):
         """A low-going pulse (open collector) at t_us."""
         self.until(t_us)
-        self.pin.set_input(0)
-        self.pin.set_input(1)
+        pulse(self.w)
 
     def train(self, flow_m3h, k_ppl, duration_us, on_poll=None):
         """Pulses at flow_m3h for duration_us; returns the time of the last one."""
@@ -60,45 +78,65 @@ class Bench:
             if t > start + duration_us:
                 break
             self.until(t, on_poll)
-            self.pin.set_input(0)
-            self.pin.set_input(1)
+            pulse(self.w)
             last = t
             i += 1
         self.until(start + duration_us, on_poll)
         return last
 
 
-def test_starts_at_zero_flow_without_fault():
-    clock, pin, drv = make()
+def test_starts_at_zero_flow_without_fault_counting_falling_edges(port):
+    clock, w, drv = make(port)
     drv.poll(clock.ticks_ms())
     assert drv.value == 0.0
     assert drv.fault == 0
-    assert pin.irq_trigger == Pin.IRQ_FALLING
+    w.drive(PIN, 0)  # the open collector conducts: a falling edge
+    w.run_scheduled()
+    assert drv.pulses == 1
+    clock.advance_us(50_000)
+    w.drive(PIN, 1)  # released: a rising edge, not counted
+    w.run_scheduled()
+    assert drv.pulses == 1
 
 
-def test_rising_edge_param_and_explicit_trigger():
-    _, pin, _ = make(edge="rising")
-    assert pin.irq_trigger == Pin.IRQ_RISING
-    clock = Clock()
-    pin2 = Pin(5)
-    PulseFlow(pin2, clock.ticks_us, dparams.validate(PARAMS, {}, "f"), trigger=Pin.IRQ_RISING)
-    assert pin2.irq_trigger == Pin.IRQ_RISING
+def test_rising_edge_param_and_explicit_trigger(port):
+    clock, w, drv = make(port, edge="rising")
+    w.drive(PIN, 0)
+    w.run_scheduled()
+    assert drv.pulses == 0
+    clock.advance_us(50_000)
+    w.drive(PIN, 1)
+    w.run_scheduled()
+    assert drv.pulses == 1
+    m = make_machine(port)
+    pin2 = m.Pin(5, m.Pin.IN, m.Pin.PULL_UP)
+    drv2 = PulseFlow(pin2, m.world.clock.ticks_us, dparams.validate(PARAMS, {}, "f"),
+                     trigger=m.Pin.IRQ_RISING)
+    m.world.drive(5, 0)
+    m.world.clock.advance_us(50_000)
+    m.world.drive(5, 1)
+    m.world.run_scheduled()
+    assert drv2.pulses == 1
 
 
-def test_deinit_detaches_the_handler():
-    _, pin, drv = make()
+def test_deinit_detaches_the_handler(port):
+    clock, w, drv = make(port)
+    pulse(w)
+    assert drv.pulses == 1
     drv.deinit()
-    assert pin.irq_handler is None
+    clock.advance_us(100_000)
+    pulse(w)
+    assert drv.pulses == 1
 
 
 @settings(max_examples=40, deadline=None)
 @given(flow=st.floats(0.05, 8.0), k=st.sampled_from([0.1, 1.0, 10.0, 100.0, 450.0]))
-def test_steady_flow_is_measured(flow, k):
+def test_steady_flow_is_measured(port, flow, k):
     per = period_us(flow, k)
     if per > 20e6 or per < 2500:  # keep within the timeout and below max_flow
         return
-    clock, pin, drv = make(k_factor_ppl=k, glitch_us=100, max_flow_m3h=20.0)
-    bench = Bench(clock, pin, drv)
+    clock, w, drv = make(port, k_factor_ppl=k, glitch_us=100, max_flow_m3h=20.0)
+    bench = Bench(w, drv)
     # settle: two pulses for the period, two windows for the counting path
     settled = clock.us + int(max(3 * per, 2.5e6))
     readings = []
@@ -115,10 +153,10 @@ def test_steady_flow_is_measured(flow, k):
         assert value == pytest.approx(flow, rel=0.002)
 
 
-def test_low_flow_uses_the_period_and_updates_every_pulse():
+def test_low_flow_uses_the_period_and_updates_every_pulse(port):
     # 1 pulse/L at 0.36 m3/h: one pulse every 10 s, far below the crossover
-    clock, pin, drv = make(k_factor_ppl=1.0, zero_flow_timeout_s=60.0)
-    bench = Bench(clock, pin, drv)
+    clock, w, drv = make(port, k_factor_ppl=1.0, zero_flow_timeout_s=60.0)
+    bench = Bench(w, drv)
     last = bench.train(0.36, 1.0, 20_000_000)
     bench.until(clock.us + POLL_US)
     assert drv.value == pytest.approx(0.36, rel=1e-4)
@@ -130,17 +168,17 @@ def test_low_flow_uses_the_period_and_updates_every_pulse():
     assert drv.value == pytest.approx(0.72, rel=1e-3)
 
 
-def test_high_flow_uses_window_counting():
-    clock, pin, drv = make(k_factor_ppl=100.0, crossover_pulses=10, window_ms=1000)
-    bench = Bench(clock, pin, drv)
+def test_high_flow_uses_window_counting(port):
+    clock, w, drv = make(port, k_factor_ppl=100.0, crossover_pulses=10, window_ms=1000)
+    bench = Bench(w, drv)
     bench.train(3.0, 100.0, 3_000_000)  # 83 Hz
     assert drv.high_range
     assert drv.value == pytest.approx(3.0, rel=1e-3)
 
 
-def test_window_counting_averages_out_jitter():
-    clock, pin, drv = make(k_factor_ppl=100.0, glitch_us=100)
-    bench = Bench(clock, pin, drv)
+def test_window_counting_averages_out_jitter(port):
+    clock, w, drv = make(port, k_factor_ppl=100.0, glitch_us=100)
+    bench = Bench(w, drv)
     per = period_us(3.0, 100.0)
     t0 = clock.us
     for i in range(1, 400):
@@ -150,9 +188,9 @@ def test_window_counting_averages_out_jitter():
     assert drv.value == pytest.approx(3.0, rel=0.005)
 
 
-def test_bounce_is_rejected():
-    clock, pin, drv = make(k_factor_ppl=1.0, glitch_us=3000)
-    bench = Bench(clock, pin, drv)
+def test_bounce_is_rejected(port):
+    clock, w, drv = make(port, k_factor_ppl=1.0, glitch_us=3000)
+    bench = Bench(w, drv)
     per = period_us(0.72, 1.0)  # 5 s
     t0 = clock.us
     for i in range(1, 6):
@@ -167,9 +205,9 @@ def test_bounce_is_rejected():
     assert drv.value == pytest.approx(0.72, rel=1e-3)
 
 
-def test_zero_flow_timeout_gives_zero_not_a_fault():
-    clock, pin, drv = make(k_factor_ppl=10.0, zero_flow_timeout_s=5.0)
-    bench = Bench(clock, pin, drv)
+def test_zero_flow_timeout_gives_zero_not_a_fault(port):
+    clock, w, drv = make(port, k_factor_ppl=10.0, zero_flow_timeout_s=5.0)
+    bench = Bench(w, drv)
     stop = bench.train(1.0, 10.0, 2_000_000)
     assert drv.value == pytest.approx(1.0, rel=1e-3)
     seen = []
@@ -190,9 +228,9 @@ def test_zero_flow_timeout_gives_zero_not_a_fault():
     assert drv.value == pytest.approx(1.0, rel=1e-3)
 
 
-def test_single_pulse_after_stop_times_out_again():
-    clock, pin, drv = make(zero_flow_timeout_s=2.0)
-    bench = Bench(clock, pin, drv)
+def test_single_pulse_after_stop_times_out_again(port):
+    clock, w, drv = make(port, zero_flow_timeout_s=2.0)
+    bench = Bench(w, drv)
     bench.edge(clock.us + 1_000_000)
     bench.until(clock.us + 10_000_000)
     assert drv.value == 0.0
@@ -202,11 +240,11 @@ def test_single_pulse_after_stop_times_out_again():
     assert drv.pulses == 2
 
 
-def test_pulse_after_a_stop_longer_than_the_tick_period_is_not_a_glitch():
+def test_pulse_after_a_stop_longer_than_the_tick_period_is_not_a_glitch(port):
     # 2**30 us + 500 us later the tick difference aliases to 500 us, inside
     # the glitch window: the re-arm after the timeout makes it a first edge.
-    clock, pin, drv = make(glitch_us=2000, zero_flow_timeout_s=10.0)
-    bench = Bench(clock, pin, drv)
+    clock, w, drv = make(port, glitch_us=2000, zero_flow_timeout_s=10.0)
+    bench = Bench(w, drv)
     bench.edge(clock.us + 1_000_000)
     bench.edge(clock.us + WRAP + 500)
     assert drv.pulses == 2
@@ -216,9 +254,9 @@ def test_pulse_after_a_stop_longer_than_the_tick_period_is_not_a_glitch():
     assert drv.value == pytest.approx(1.0, rel=1e-3)
 
 
-def test_noise_burst_faults_then_recovers_after_a_clean_window():
-    clock, pin, drv = make(k_factor_ppl=10.0, glitch_us=50, max_flow_m3h=5.0, window_ms=1000)
-    bench = Bench(clock, pin, drv)
+def test_noise_burst_faults_then_recovers_after_a_clean_window(port):
+    clock, w, drv = make(port, k_factor_ppl=10.0, glitch_us=50, max_flow_m3h=5.0, window_ms=1000)
+    bench = Bench(w, drv)
     bench.train(1.0, 10.0, 3_000_000)
     assert drv.value == pytest.approx(1.0, rel=1e-3)
     t0 = clock.us
@@ -237,9 +275,9 @@ def test_noise_burst_faults_then_recovers_after_a_clean_window():
     assert cleared_at * POLL_US >= 1_000_000 - POLL_US
 
 
-def test_single_noise_spike_at_low_flow_is_caught_at_once():
-    clock, pin, drv = make(k_factor_ppl=1.0, glitch_us=100, max_flow_m3h=10.0)
-    bench = Bench(clock, pin, drv)
+def test_single_noise_spike_at_low_flow_is_caught_at_once(port):
+    clock, w, drv = make(port, k_factor_ppl=1.0, glitch_us=100, max_flow_m3h=10.0)
+    bench = Bench(w, drv)
     last = bench.train(0.72, 1.0, 15_000_000)  # a pulse every 5 s
     assert drv.value == pytest.approx(0.72, rel=1e-3)
     bench.edge(last + 5_000_000 - 2000)  # noise just before...
@@ -258,10 +296,10 @@ def test_single_noise_spike_at_low_flow_is_caught_at_once():
     assert drv.value == pytest.approx(0.72, rel=1e-3)
 
 
-def test_noise_then_silence_reports_zero_after_the_timeout():
-    clock, pin, drv = make(k_factor_ppl=10.0, glitch_us=50, max_flow_m3h=5.0,
+def test_noise_then_silence_reports_zero_after_the_timeout(port):
+    clock, w, drv = make(port, k_factor_ppl=10.0, glitch_us=50, max_flow_m3h=5.0,
                            zero_flow_timeout_s=3.0)
-    bench = Bench(clock, pin, drv)
+    bench = Bench(w, drv)
     bench.train(1.0, 10.0, 2_000_000)
     bench.edge(clock.us + 100)
     bench.edge(clock.us + 100)
@@ -272,9 +310,9 @@ def test_noise_then_silence_reports_zero_after_the_timeout():
 
 @pytest.mark.parametrize("start_us", [WRAP - 1_500_000, (WRAP - 1_500) * 1000 + 12_345])
 @pytest.mark.parametrize("flow,k", [(0.36, 1.0), (3.0, 100.0)])
-def test_tick_wraparound(start_us, flow, k):
-    clock, pin, drv = make(start_us, k_factor_ppl=k, zero_flow_timeout_s=30.0)
-    bench = Bench(clock, pin, drv)
+def test_tick_wraparound(port, start_us, flow, k):
+    clock, w, drv = make(port, start_us, k_factor_ppl=k, zero_flow_timeout_s=30.0)
+    bench = Bench(w, drv)
     readings = []
     bench.train(flow, k, 25_000_000, on_poll=lambda d: readings.append(d.value))
     assert drv.fault == 0
@@ -285,11 +323,11 @@ def test_tick_wraparound(start_us, flow, k):
 @settings(max_examples=60, deadline=None)
 @given(gaps=st.lists(st.integers(1, 3_000_000), min_size=1, max_size=80),
        start=st.integers(0, WRAP - 1))
-def test_handler_state_stays_small_ints(gaps, start):
+def test_handler_state_stays_small_ints(port, gaps, start):
     # On a 32-bit port anything from 2**30 up is a heap object, which a hard
     # IRQ handler may not create; the handler state must stay below it.
-    clock, pin, drv = make(start, glitch_us=1000, max_flow_m3h=100.0)
-    bench = Bench(clock, pin, drv)
+    clock, w, drv = make(port, start, glitch_us=1000, max_flow_m3h=100.0)
+    bench = Bench(w, drv)
     for gap in gaps:
         bench.edge(clock.us + gap)
         for name in ("_n", "_t", "_dt", "_fast", "_glitch", "_rearm_seen"):
@@ -298,23 +336,23 @@ def test_handler_state_stays_small_ints(gaps, start):
         assert drv.value is None or drv.value >= 0.0
 
 
-def test_counters_wrap_without_leaving_small_int_range():
-    clock, pin, drv = make()
+def test_counters_wrap_without_leaving_small_int_range(port):
+    clock, w, drv = make(port)
     drv._n = WRAP - 1
     drv._glitch = WRAP - 1
-    pin.pulse()
+    pulse(w)
     clock.advance_us(10)
-    pin.pulse()
+    pulse(w)
     assert drv._n == 0
     assert drv._glitch == 0
 
 
-def test_max_flow_below_glitch_window_is_a_config_error():
+def test_max_flow_below_glitch_window_is_a_config_error(port):
     # 1000 pulses/L at 10 m3/h is 2778 Hz: a 2 ms glitch window would reject it
     with pytest.raises(ConfigError) as exc:
-        make(k_factor_ppl=1000.0, glitch_us=2000, max_flow_m3h=10.0)
+        make(port, k_factor_ppl=1000.0, glitch_us=2000, max_flow_m3h=10.0)
     assert exc.value.key == "glitch_us"
-    make(k_factor_ppl=1000.0, glitch_us=200, max_flow_m3h=10.0)
+    make(port, k_factor_ppl=1000.0, glitch_us=200, max_flow_m3h=10.0)
 
 
 

@@ -1,0 +1,155 @@
+"""Test-side helpers over the machine twins (host_tools.twins): the outside of a
+board as a driver test sees it. Nothing here models a port; everything goes
+through the twin's own API (machine side) or its world (outside)."""
+
+import sys
+import types
+
+import pytest
+
+import hal_board
+
+# Peripherals only some ports have, with where the port defines them (v1.27).
+ONLY_ON = {
+    "hard_irq": ("rp2", "ESP32 pin IRQs are soft only: Pin.irq takes handler/trigger/wake, no "
+                        "hard= (ports/esp32/machine_pin.c); hw.plan refuses the pin-IRQ "
+                        "drivers there and the PCNT counts instead"),
+    "dac": ("esp32", "machine.DAC exists only on the ESP32 port (ports/esp32/machine_dac.c; "
+                     "the RP2040 has no DAC)"),
+    "pcnt": ("esp32", "esp32.PCNT is the ESP32 pulse-counter peripheral (ports/esp32/"
+                      "esp32_pcnt.c); the RP2 port has no pulse counter"),
+}
+
+
+def needs(port: str, peripheral: str):
+    """Skip the calling test on a port that lacks `peripheral`, saying why."""
+    owner, why = ONLY_ON[peripheral]
+    if port != owner:
+        pytest.skip(f"{port}: {why}")
+
+
+# ADC pins the board profiles use for analog inputs (ntc.adc on each profile).
+ADC_PIN = {"esp32": 34, "rp2": 26}
+FULL = 65535
+
+
+def board_time(m):
+    """The board's `time` module as the firmware uses it, on the twin's clock."""
+    clock = m.world.clock
+    t = types.ModuleType("time")
+    for name in ("ticks_us", "ticks_ms", "ticks_diff", "ticks_add", "sleep_ms", "sleep_us"):
+        setattr(t, name, getattr(clock, name))
+    return t
+
+
+def machine_io(m):
+    """hal_board.MachineIO over the twin, exactly as board.py builds it on a
+    board (its `import time` gets the board's clock)."""
+    saved = sys.modules.get("time")
+    sys.modules["time"] = board_time(m)
+    try:
+        return hal_board.MachineIO(m, m.port)
+    finally:
+        sys.modules["time"] = saved
+
+
+def make_adc(m, pin):
+    """An ADC as the board HAL builds it on the port (hal_board.MachineIO.adc)."""
+    return machine_io(m).adc(pin)
+
+
+class AdcInput:
+    """An analog input of a twin board set by the read_u16 code the port's ADC
+    gives for it: the voltage is found by bisection through the twin's ADC
+    itself (so the port's resolution and transfer curve decide which codes
+    exist), and only codes the port can give are ever used."""
+
+    _edges = {}  # (port, code) -> (lo, hi) volts: lo reads below code, hi at least code
+
+    def __init__(self, m, pin=None):
+        self.m = m
+        self.w = m.world
+        self.pin = ADC_PIN[m.port] if pin is None else pin
+        self.adc = make_adc(m, self.pin)
+        self.code = None
+
+    def _read(self, volts):
+        self.w.set_volts(self.pin, volts)
+        return self.adc.read_u16()
+
+    def _edge(self, code):
+        """(lo, hi): volts just below and at the lowest voltage that reads at
+        least `code`; lo is None when 0 V already does, hi None when no
+        voltage up to 5 V does."""
+        key = (self.m.port, code)
+        if key not in self._edges:
+            lo, hi = 0.0, 5.0
+            if self._read(lo) >= code:
+                edge = (None, lo)
+            elif self._read(hi) < code:
+                edge = (hi, None)
+            else:
+                for _ in range(60):
+                    mid = (lo + hi) / 2
+                    if mid in (lo, hi):
+                        break
+                    if self._read(mid) >= code:
+                        hi = mid
+                    else:
+                        lo = mid
+                edge = (lo, hi)
+            self._edges[key] = edge
+        return self._edges[key]
+
+    def at_least(self, code):
+        """The smallest code the port gives that is >= code (None: none)."""
+        hi = self._edge(code)[1]
+        return None if hi is None else self._read(hi)
+
+    def at_most(self, code):
+        """The largest code the port gives that is <= code (None: none)."""
+        lo = self._edge(code + 1)[0]
+        return None if lo is None else self._read(lo)
+
+    def nearest(self, code):
+        """The code the port gives that is nearest `code`."""
+        code = max(0, min(FULL, int(round(code))))
+        up, down = self.at_least(code), self.at_most(code)
+        if up is None:
+            return down
+        if down is None:
+            return up
+        return down if code - down <= up - code else up
+
+    def above(self, code):
+        """The next code the port gives above `code` (None: none)."""
+        return self.at_least(code + 1)
+
+    def below(self, code):
+        """The next code the port gives below `code` (None: none)."""
+        return self.at_most(code - 1)
+
+    def step(self, code):
+        """The larger distance from `code` (one the port gives) to its
+        neighbours: the port's resolution there (None at either end)."""
+        lo, hi = self.below(code), self.above(code)
+        if lo is None or hi is None:
+            return None
+        return max(code - lo, hi - code)
+
+    def set_volts(self, volts):
+        """Put the input at `volts` (e.g. a rail); returns the code the port reads."""
+        self.code = self._read(volts)
+        return self.code
+
+    def set_code(self, code):
+        """Put the input in the middle of the voltage span the port reads as the
+        code nearest `code`; returns that code."""
+        got = self.nearest(code)
+        lo = self._edge(got)[1]
+        nxt = self._edge(got + 1)[0]
+        v = (lo + nxt) / 2 if nxt is not None else lo + 0.01
+        got2 = self._read(v)
+        assert got2 == got, (code, got, got2, v)
+        self.code = got
+        return got
