@@ -3,7 +3,7 @@
 - `DriveModel`: what a drive does with its control word and reference (run,
   ramp-less speed, ABB-style switch-on inhibit, trip and reset), written in
   terms of a register map so one model serves every map.
-- `FakeSlave`: a minimal RTU slave for the fake UART (fake_machine.UART.peer);
+- `FakeSlave`: a minimal RTU slave at the far end of a twin UART (world.uart(id).peer);
   it frames its replies with pymodbus's CRC, not ours.
 - Pseudo-terminal plumbing for a real pymodbus RTU server: `PtyPair`, a
   `LineProxy` that plays the RS-485 cable between two pty pairs (and can cut
@@ -103,7 +103,7 @@ class DriveModel:
 
 
 class FakeSlave:
-    """Holding registers in a dict; answers requests given by the fake UART.
+    """Holding registers in a dict; answers the requests a twin UART sends it.
 
     silent: answer nothing; corrupt: number of coming replies to send with a
     bad CRC; model: a DriveModel updated on writes and asked before reads.

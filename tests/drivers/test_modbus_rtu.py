@@ -1,7 +1,10 @@
-"""Modbus RTU master and VFD driver against a fake UART, in simulated time.
+"""Modbus RTU master and VFD driver on the twin's UART, in the board's time: bytes
+take their character time at the line's baud rate, flush() blocks until the
+frame has left, the slave answers once the request is on the wire.
 
-The slave side (modbus_peer.FakeSlave) frames replies with pymodbus's CRC, so
-a wrong CRC in the master would show here, not cancel out.
+The slave side (modbus_peer.FakeSlave, at the UART's far end) frames replies
+with pymodbus's CRC, so a wrong CRC in the master would show here, not cancel
+out.
 """
 
 import math
@@ -17,29 +20,68 @@ from drivers import modbus_rtu as mb
 from drivers import vfd_maps
 from drivers.params import validate
 from drivers.vfd import PARAMS, Vfd
-from fake_machine import UART, Pin
+from host_tools.twins import make_machine
 from modbus_peer import DriveModel, FakeSlave, rtu_crc
+from twin_io import machine_io, profile_pin
 
 TICKS_MAX = (1 << 30) - 1
 
 
-def make_master(peer=None, **kw):
-    uart = UART(1)
-    uart.peer = peer
-    kw.setdefault("baud", 19200)
+class Line:
+    """A board's Modbus UART, built as the board HAL builds it (hal_board.MachineIO
+    .uart on the profile's VFD pins), its far end and the board's clock."""
+
+    def __init__(self, port, uart_class=None, **settings):
+        self.m = m = make_machine(port)
+        self.w = m.world
+        self.clock = self.w.clock
+        self.uart_id = profile_pin(port, "vfd.uart")
+        tx, rx = profile_pin(port, "vfd.tx"), profile_pin(port, "vfd.rx")
+        if uart_class is None:
+            self.uart = machine_io(m).uart(self.uart_id, tx, rx)
+        else:  # a variant of the port's UART class, set up as MachineIO.uart does
+            cls = uart_class(m)
+            settings.setdefault("baudrate", 9600)
+            self.uart = cls(self.uart_id, tx=m.Pin(tx), rx=m.Pin(rx), **settings)
+        self.end = self.w.uart(self.uart_id)
+
+    def now(self) -> int:
+        return self.clock.ticks_ms()
+
+    def at_ms(self, ms):
+        """Move the board's time on to `ms` after the start (never back)."""
+        self.clock.advance_to(ms * 1000)
+
+    def sent(self) -> bytes:
+        """The bytes that have left the board so far."""
+        self.end.pending()  # brings the far end up to now
+        return bytes(self.end.tx)
+
+    def arrive(self, data):
+        """Bytes arrive from the bus; time passes until the last one is in."""
+        self.end.feed(data)
+        self.clock.advance_us(len(data) * 2000)  # 2 ms a byte covers 9600 baud and up
+
+
+def make_master(port, peer=None, baud=19200, **kw):
+    line = Line(port)
+    line.uart.init(baudrate=baud, bits=8, parity=0, stop=1)  # 8E1: 11 bits a character
+    line.end.peer = peer
     kw.setdefault("timeout_ms", 100)
     kw.setdefault("retries", 2)
-    return mb.ModbusMaster(uart, **kw), uart
+    return mb.ModbusMaster(line.uart, baud=baud, **kw), line
 
 
-def run(master, start=0, step=10, limit=500):
-    """Poll every `step` ms until the transaction ends; returns (state, now)."""
-    now = start
+def run(master, line, step=10, limit=500):
+    """Poll every `step` ms of board time until the transaction ends; returns
+    (state, now). A poll that blocks (the frame going out) takes its time."""
+    t_us = line.clock.us
     for _ in range(limit):
-        state = master.poll(now)
+        state = master.poll(line.now())
         if not master.busy:
-            return state, now
-        now = (now + step) & TICKS_MAX
+            return state, line.now()
+        t_us += step * 1000
+        line.clock.advance_to(t_us)
     raise AssertionError("transaction never finished")
 
 
@@ -88,11 +130,12 @@ def test_crc_of_a_prefix_only():
     (lambda m: m.write_single(0x11, 0x0001, 0x0003), "1106000100039A9B"),
     (lambda m: m.write_multiple(0x11, 0x0001, [0x000A, 0x0102]), "11100001000204000A0102C6F0"),
 ])
-def test_request_frames_are_the_spec_examples(call, expected):
-    master, uart = make_master()
+def test_request_frames_are_the_spec_examples(port, call, expected):
+    master, line = make_master(port)
     call(master)
-    master.poll(0)
-    assert bytes(uart.tx) == bytes.fromhex(expected)
+    master.poll(line.now())
+    line.clock.advance_ms(20)  # time for the frame to leave at 19200 baud
+    assert line.sent() == bytes.fromhex(expected)
     assert master.state == mb.WAITING
 
 
@@ -101,14 +144,14 @@ def test_request_frames_are_the_spec_examples(call, expected):
     (1, mb.READ_HOLDING, 0, 0), (1, mb.READ_HOLDING, 0, 126), (1, mb.WRITE_SINGLE, 0, 65536),
     (1, 5, 0, 1), (1, mb.WRITE_MULTIPLE, 0, 17, [0] * 17),
 ])
-def test_bad_requests_are_refused(args):
-    master, _ = make_master()
+def test_bad_requests_are_refused(port, args):
+    master, _ = make_master(port)
     with pytest.raises(mb.ModbusError):
         master.start_request(*args)
 
 
-def test_a_second_request_while_busy_is_refused():
-    master, _ = make_master()
+def test_a_second_request_while_busy_is_refused(port):
+    master, _ = make_master(port)
     master.read_holding(1, 0, 1)
     with pytest.raises(mb.ModbusError):
         master.read_holding(1, 0, 1)
@@ -117,78 +160,80 @@ def test_a_second_request_while_busy_is_refused():
 # ---- transactions ----------------------------------------------------------------
 
 
-def test_read_returns_the_registers():
+def test_read_returns_the_registers(port):
     slave = FakeSlave(1, {10: 0x1234, 11: 0xFFFF, 12: 0})
-    master, _ = make_master(slave)
+    master, line = make_master(port, slave)
     master.read_holding(1, 10, 3)
-    state, _ = run(master)
+    state, _ = run(master, line)
     assert state == mb.OK
     assert [master.register(i) for i in range(3)] == [0x1234, 0xFFFF, 0]
     assert master.frames_sent == 1
 
 
-def test_writes_land_in_the_slave():
+def test_writes_land_in_the_slave(port):
     slave = FakeSlave(1, {0: 0, 1: 0, 2: 0})
-    master, _ = make_master(slave)
+    master, line = make_master(port, slave)
     master.write_multiple(1, 0, [7, 8, 9])
-    assert run(master)[0] == mb.OK
+    assert run(master, line)[0] == mb.OK
+    line.clock.advance_ms(100)
     master.write_single(1, 1, 0xBEEF)
-    assert run(master, start=100)[0] == mb.OK
+    assert run(master, line)[0] == mb.OK
     assert slave.regs == {0: 7, 1: 0xBEEF, 2: 9}
 
 
-def test_reply_arriving_in_pieces():
-    master, uart = make_master()
+def test_reply_arriving_in_pieces(port):
+    master, line = make_master(port)
     master.read_holding(1, 0, 2)
-    master.poll(0)
+    master.poll(line.now())
     reply = frame(1, 3, 4, 0, 5, 0, 6)
-    for i, byte in enumerate(reply):
-        uart.rx += bytes([byte])
-        state = master.poll(1 + i)
+    for byte in reply:
+        line.arrive(bytes([byte]))
+        state = master.poll(line.now())
     assert state == mb.OK
     assert (master.register(0), master.register(1)) == (5, 6)
 
 
-def test_exception_response_is_an_answer_not_retried():
+def test_exception_response_is_an_answer_not_retried(port):
     slave = FakeSlave(1, {0: 0})
-    master, _ = make_master(slave)
+    master, line = make_master(port, slave)
     master.read_holding(1, 100, 1)
-    assert run(master)[0] == mb.EXCEPTION
+    assert run(master, line)[0] == mb.EXCEPTION
     assert master.exception_code == 2  # illegal data address
     assert master.frames_sent == 1
 
 
-def test_silence_is_retried_then_reported_as_timeout():
+def test_silence_is_retried_then_reported_as_timeout(port):
     slave = FakeSlave(1, {0: 0})
     slave.silent = True
-    master, uart = make_master(slave, retries=2, timeout_ms=100)
+    master, line = make_master(port, slave, retries=2, timeout_ms=100)
     master.read_holding(1, 0, 1)
-    master.poll(0)
+    master.poll(line.now())
     # Not before the reply could have come: 8 + 7 bytes at 19200 baud plus 100 ms.
-    assert master.poll(100) == mb.WAITING
-    state, _ = run(master, start=100, step=1, limit=2000)
+    line.at_ms(100)
+    assert master.poll(line.now()) == mb.WAITING
+    state, _ = run(master, line, step=1, limit=2000)
     assert state == mb.TIMEOUT
     assert master.frames_sent == 3
     assert master.timeouts == 3
-    assert bytes(uart.tx) == bytes.fromhex("010300000001840A") * 3
+    assert line.sent() == bytes.fromhex("010300000001840A") * 3
 
 
-def test_one_bad_crc_is_retried_and_recovers():
+def test_one_bad_crc_is_retried_and_recovers(port):
     slave = FakeSlave(1, {0: 42})
     slave.corrupt = 1
-    master, _ = make_master(slave)
+    master, line = make_master(port, slave)
     master.read_holding(1, 0, 1)
-    assert run(master)[0] == mb.OK
+    assert run(master, line)[0] == mb.OK
     assert master.register(0) == 42
     assert (master.crc_errors, master.frames_sent) == (1, 2)
 
 
-def test_bad_crc_on_every_attempt_is_reported():
+def test_bad_crc_on_every_attempt_is_reported(port):
     slave = FakeSlave(1, {0: 42})
     slave.corrupt = 99
-    master, _ = make_master(slave, retries=1)
+    master, line = make_master(port, slave, retries=1)
     master.read_holding(1, 0, 1)
-    assert run(master)[0] == mb.CRC_ERROR
+    assert run(master, line)[0] == mb.CRC_ERROR
     assert (master.crc_errors, master.frames_sent) == (2, 2)
 
 
@@ -197,143 +242,151 @@ def test_bad_crc_on_every_attempt_is_reported():
     frame(1, 4, 2, 0, 1),  # another function
     frame(1, 3, 4, 0, 1, 0, 2),  # wrong byte count
 ])
-def test_replies_that_are_not_ours_are_bad_and_retried(reply):
-    master, uart = make_master(retries=0)
+def test_replies_that_are_not_ours_are_bad_and_retried(port, reply):
+    master, line = make_master(port, retries=0)
     master.read_holding(1, 0, 1)
-    master.poll(0)
-    uart.rx += reply
-    assert master.poll(1) == mb.BAD_REPLY
+    master.poll(line.now())
+    line.arrive(reply)
+    assert master.poll(line.now()) == mb.BAD_REPLY
     assert master.bad_replies == 1
 
 
-def test_a_write_echo_must_match_the_request():
-    master, uart = make_master(retries=0)
+def test_a_write_echo_must_match_the_request(port):
+    master, line = make_master(port, retries=0)
     master.write_single(1, 5, 100)
-    master.poll(0)
-    uart.rx += frame(1, 6, 0, 5, 0, 99)
-    assert master.poll(1) == mb.BAD_REPLY
+    master.poll(line.now())
+    line.arrive(frame(1, 6, 0, 5, 0, 99))
+    assert master.poll(line.now()) == mb.BAD_REPLY
 
 
-def test_next_request_waits_for_the_inter_frame_silence():
+def test_next_request_waits_for_the_inter_frame_silence(port):
     # 9600 baud, 8E1: 11 bits = 1146 us per char, t3.5 = 4.0 ms -> 6 ms in ticks.
     slave = FakeSlave(1, {0: 1})
-    master, uart = make_master(slave, baud=9600)
+    master, line = make_master(port, slave, baud=9600)
     assert master.gap_ms == 6
     master.read_holding(1, 0, 1)
-    master.poll(1000)
-    assert master.poll(1001) == mb.OK  # reply bytes seen at t = 1001
-    sent = len(uart.tx)
+    state, t = run(master, line, step=1)  # the reply's last bytes seen at t
+    assert state == mb.OK
+    sent = len(line.sent())
     master.read_holding(1, 0, 1)
-    for t in range(1001, 1007):
-        assert master.poll(t) == mb.SENDING
-    assert len(uart.tx) == sent
-    assert master.poll(1007) == mb.WAITING  # sent once the silence has passed
-    assert len(uart.tx) == 2 * sent
+    for dt in range(6):
+        line.at_ms(t + dt)
+        assert master.poll(line.now()) == mb.SENDING
+    assert len(line.sent()) == sent
+    line.at_ms(t + 6)
+    assert master.poll(line.now()) == mb.WAITING  # sent once the silence has passed
+    line.clock.advance_ms(10)  # on the wire
+    assert len(line.sent()) == 2 * sent
 
 
-def test_above_19200_baud_the_silence_is_fixed():
-    master, _ = make_master(baud=115200)
+def test_above_19200_baud_the_silence_is_fixed(port):
+    master, _ = make_master(port, baud=115200)
     assert master.gap_ms == 3  # 1.75 ms rounded up, plus a tick
 
 
-def test_stray_bytes_are_drained_and_delay_the_request():
-    master, uart = make_master(baud=19200)
+def test_stray_bytes_are_drained_and_delay_the_request(port):
+    master, line = make_master(port, baud=19200)
     master.read_holding(1, 0, 1)
-    uart.rx += b"\x00\xff\x13"
-    assert master.poll(50) == mb.SENDING
-    assert uart.tx == b"" and uart.rx == b""
-    assert master.poll(50 + master.gap_ms) == mb.WAITING
-    assert len(uart.tx) == 8
+    line.at_ms(40)
+    line.arrive(b"\x00\xff\x13")
+    t = line.clock.us // 1000
+    assert master.poll(line.now()) == mb.SENDING
+    assert line.sent() == b"" and line.uart.any() == 0
+    line.at_ms(t + master.gap_ms)
+    assert master.poll(line.now()) == mb.WAITING
+    line.clock.advance_ms(10)
+    assert len(line.sent()) == 8
 
 
-def test_late_reply_is_discarded_before_the_retry():
-    master, uart = make_master(retries=1, timeout_ms=20)
+def test_late_reply_is_discarded_before_the_retry(port):
+    master, line = make_master(port, retries=1, timeout_ms=20)
     master.read_holding(1, 0, 1)
-    master.poll(0)
-    t = 0
+    master.poll(line.now())
     while master.state == mb.WAITING:
-        t += 1
-        master.poll(t)
+        line.clock.advance_ms(1)
+        master.poll(line.now())
     assert master.state == mb.SENDING  # first attempt timed out
-    uart.rx += frame(1, 3, 2, 0, 111)  # the old answer, late
-    master.poll(t + 1)
+    line.arrive(frame(1, 3, 2, 0, 111))  # the old answer, late
+    master.poll(line.now())
     assert master.state == mb.SENDING  # drained; waiting for silence again
-    t += 1 + master.gap_ms
-    assert master.poll(t) == mb.WAITING
-    uart.rx += frame(1, 3, 2, 0, 222)
-    assert master.poll(t + 1) == mb.OK
+    line.clock.advance_ms(master.gap_ms)
+    assert master.poll(line.now()) == mb.WAITING
+    line.clock.advance_ms(10)  # the request is on the wire
+    line.arrive(frame(1, 3, 2, 0, 222))
+    assert master.poll(line.now()) == mb.OK
     assert master.register(0) == 222
 
 
-def test_timeouts_work_across_the_tick_wrap():
+def test_timeouts_work_across_the_tick_wrap(port):
     slave = FakeSlave(1, {0: 0})
     slave.silent = True
-    master, _ = make_master(slave, retries=0, timeout_ms=100)
+    master, line = make_master(port, slave, retries=0, timeout_ms=100)
     master.read_holding(1, 0, 1)
-    start = TICKS_MAX - 30
-    master.poll(start)
-    assert master.poll((start + 50) & TICKS_MAX) == mb.WAITING
-    assert master.poll((start + 200) & TICKS_MAX) == mb.TIMEOUT
+    line.at_ms(TICKS_MAX - 30)
+    master.poll(line.now())
+    line.at_ms(TICKS_MAX - 30 + 50)
+    assert master.poll(line.now()) == mb.WAITING
+    line.at_ms(TICKS_MAX - 30 + 200)
+    assert line.now() < 200  # the tick has wrapped
+    assert master.poll(line.now()) == mb.TIMEOUT
 
 
-class LoggedPin(Pin):
-    def __init__(self, log):
-        super().__init__(5, Pin.OUT)
-        self.log = log
+def test_direction_pin_spans_the_frame_until_the_last_bit_has_left(port):
+    # DE high before the first bit, low only once the last stop bit is out:
+    # earlier cuts the frame's end, later talks over the slave's reply.
+    slave = FakeSlave(1, {0: 0})
+    master_line = Line(port)
+    line = master_line
+    line.end.peer = slave
+    seen = []
+    de_pin = profile_pin(port, "vfd.de")
 
-    def value(self, x=None):
-        if x is not None:
-            self.log.append(("de", int(bool(x))))
-        return super().value(x)
+    class LoggedPin(line.m.Pin):
+        def value(self, *x):
+            out = super().value(*x)
+            if x:
+                seen.append((line.w.level(de_pin), len(line.sent()), line.end.pending()))
+            return out
 
-
-class LoggedUart(UART):
-    def __init__(self, log, peer):
-        super().__init__(1)
-        self.log = log
-        self.peer = peer
-
-    def write(self, data):
-        self.log.append(("write", len(data)))
-        return super().write(data)
-
-    def flush(self):
-        self.log.append(("flush",))
-
-
-def test_direction_pin_spans_the_frame_until_flush():
-    log = []
-    uart = LoggedUart(log, FakeSlave(1, {0: 0}))
-    de = LoggedPin(log)
-    master = mb.ModbusMaster(uart, de, baud=19200)
-    log.clear()
+    de = LoggedPin(de_pin, line.m.Pin.OUT, value=0)
+    line.uart.init(baudrate=19200, bits=8, parity=0, stop=1)
+    master = mb.ModbusMaster(line.uart, de, baud=19200)
+    seen.clear()
     master.read_holding(1, 0, 1)
-    assert run(master)[0] == mb.OK
-    assert log == [("de", 1), ("write", 8), ("flush",), ("de", 0)]
-    assert de.level == 0
+    assert run(master, line)[0] == mb.OK
+    # (DE level, bytes already on the wire, bytes still in the TX path) at each write
+    assert seen == [(1, 0, 0), (0, 8, 0)]
+    assert line.w.level(de_pin) == 0
 
 
-def test_without_flush_the_frame_time_is_slept():
-    class NoFlushUart(UART):
+def no_flush(m):
+    """The port's UART class without flush(): a UART that cannot say when a
+    frame has left (the driver must then sleep the frame time)."""
+
+    class NoFlushUart(m.UART):
         flush = None  # type: ignore[assignment]
 
-    uart = NoFlushUart(1)
-    uart.peer = FakeSlave(1, {0: 0})
+    return NoFlushUart
+
+
+def test_without_flush_the_frame_time_is_slept(port):
+    line = Line(port, no_flush, bits=8, parity=0, stop=1)
+    uart = line.uart
+    line.end.peer = FakeSlave(1, {0: 0})
     slept = []
-    de = Pin(5, Pin.OUT)
+    de_pin = profile_pin(port, "vfd.de")
+    de = line.m.Pin(de_pin, line.m.Pin.OUT, value=0)
     master = mb.ModbusMaster(uart, de, baud=9600, bits_per_char=11, sleep_us=slept.append)
     master.read_holding(1, 0, 1)
-    assert run(master)[0] == mb.OK
+    assert run(master, line)[0] == mb.OK
     assert slept == [8 * 1146]  # 8 bytes x 11 bits at 9600 baud
-    assert de.writes[-2:] == [1, 0]
+    assert line.w.writes(de_pin)[-2:] == [1, 0]
 
 
-def test_a_direction_pin_needs_a_way_to_wait():
-    class NoFlushUart(UART):
-        flush = None  # type: ignore[assignment]
-
+def test_a_direction_pin_needs_a_way_to_wait(port):
+    line = Line(port, no_flush)
     with pytest.raises(mb.ModbusError):
-        mb.ModbusMaster(NoFlushUart(1), Pin(5, Pin.OUT))
+        mb.ModbusMaster(line.uart, line.m.Pin(profile_pin(port, "vfd.de"), line.m.Pin.OUT))
 
 
 # ---- VFD driver ------------------------------------------------------------------
@@ -343,7 +396,9 @@ def generic_regs():
     return {a: 0 for a in range(7)}
 
 
-def make_vfd(regmap=vfd_maps.GENERIC, slave_regs=None, model=True, **given):
+def make_vfd(port, regmap=vfd_maps.GENERIC, slave_regs=None, model=True, **given):
+    """A Vfd on the board's Modbus UART (as the board HAL builds it) with a
+    slave (and its drive model) at the far end; returns (vfd, slave, drive, sim)."""
     given.setdefault("map", regmap["name"])
     params = validate(PARAMS, given, "vfd")
     drive = DriveModel(regmap) if model else None
@@ -355,23 +410,30 @@ def make_vfd(regmap=vfd_maps.GENERIC, slave_regs=None, model=True, **given):
         slave_regs[regmap["control"]] = 0
         slave_regs[regmap["reference"]] = 0
     slave = FakeSlave(params["address"], slave_regs, drive)
-    uart = UART(1)
-    uart.peer = slave
-    return Vfd(uart, params), slave, drive, uart
+    line = Line(port)
+    line.end.peer = slave
+    vfd = Vfd(line.uart, params)
+    return vfd, slave, drive, Sim(vfd, line)
 
 
 class Sim:
-    def __init__(self, vfd, start=0):
+    """The HAL's 10 ms slices on the board's clock (a slice that blocks, e.g.
+    on a frame going out, delays the next one's start, never its count)."""
+
+    def __init__(self, vfd, line):
         self.vfd = vfd
-        self.now = start
+        self.line = line
         self.seen = 0  # every fault bit raised during the last run_ms
 
     def run_ms(self, ms, step=10):
         self.seen = 0
+        clock = self.line.clock
+        t_us = clock.us
         for _ in range(ms // step):
-            self.vfd.poll(self.now)
+            self.vfd.poll(clock.ticks_ms())
             self.seen |= self.vfd.fault
-            self.now = (self.now + step) & TICKS_MAX
+            t_us += step * 1000
+            clock.advance_to(t_us)
 
 
 def writes_of(slave, fc):
@@ -379,9 +441,9 @@ def writes_of(slave, fc):
 
 
 
-def test_nonstandard_baud_is_a_config_error():
+def test_nonstandard_baud_is_a_config_error(port):
     with pytest.raises(ConfigError) as info:
-        make_vfd(baud=12345)
+        make_vfd(port, baud=12345)
     assert info.value.key == "baud"
 
 
@@ -391,16 +453,16 @@ def test_a_map_must_keep_reference_next_to_control():
         Vfd._check_map(bad)
 
 
-def test_uart_is_set_up_from_the_params():
-    _, _, _, uart = make_vfd(baud=9600, parity="none", stop_bits=2)
-    assert uart.baudrate == 9600
-    assert uart.kwargs == {"bits": 8, "parity": None, "stop": 2}
+def test_uart_is_set_up_from_the_params(port):
+    _, _, _, sim = make_vfd(port, baud=9600, parity="none", stop_bits=2)
+    assert sim.line.end.baudrate == 9600
+    assert sim.line.end.format == (8, None, 2)
 
 
-def test_run_command_and_reference_go_out_in_one_write():
-    vfd, slave, drive, _ = make_vfd(address=7)
+def test_run_command_and_reference_go_out_in_one_write(port):
+    vfd, slave, drive, sim = make_vfd(port, address=7)
     vfd.apply(37.5, True)
-    Sim(vfd).run_ms(50)
+    sim.run_ms(50)
     first = slave.requests[0]
     assert first == frame(7, 16, 0, 0, 0, 2, 4, 0, 1, 0x0E, 0xA6)  # run, 3750
     assert slave.regs[0] == 1 and slave.regs[1] == 3750
@@ -408,12 +470,12 @@ def test_run_command_and_reference_go_out_in_one_write():
 
 @settings(max_examples=30, deadline=None)
 @given(st.floats(-50.0, 150.0), st.floats(-50.0, 150.0))
-def test_reference_scaling_is_monotonic_and_clamped(a, b):
+def test_reference_scaling_is_monotonic_and_clamped(port, a, b):
     refs = []
     for pct in (a, b):
-        vfd, slave, _, _ = make_vfd()
+        vfd, slave, _, sim = make_vfd(port)
         vfd.apply(pct, True)
-        Sim(vfd).run_ms(30)
+        sim.run_ms(30)
         refs.append(slave.regs[1])
         assert 0 <= slave.regs[1] <= 10000
         assert abs(slave.regs[1] - min(max(pct, 0.0), 100.0) * 100) <= 0.5
@@ -421,18 +483,18 @@ def test_reference_scaling_is_monotonic_and_clamped(a, b):
         assert refs[0] <= refs[1]
 
 
-def test_not_a_number_stops_the_drive():
-    vfd, slave, _, _ = make_vfd()
+def test_not_a_number_stops_the_drive(port):
+    vfd, slave, _, sim = make_vfd(port)
     vfd.apply(math.nan, True)
-    Sim(vfd).run_ms(50)
+    sim.run_ms(50)
     assert slave.regs[0] == 0 and slave.regs[1] == 0
 
 
-def test_status_read_backs():
-    vfd, _, _, _ = make_vfd()
+def test_status_read_backs(port):
+    vfd, _, _, sim = make_vfd(port)
     assert vfd.position_pct is None and vfd.freq_hz is None and vfd.trip_code is None
     vfd.apply(80.0, True)
-    Sim(vfd).run_ms(100)
+    sim.run_ms(100)
     assert vfd.fault == 0
     assert vfd.running is True
     assert vfd.position_pct == pytest.approx(80.0)
@@ -441,18 +503,17 @@ def test_status_read_backs():
     assert vfd.trip_code == 0
 
 
-def test_command_is_refreshed_and_status_read_periodically():
-    vfd, slave, _, _ = make_vfd(refresh_ms=500, status_period_ms=1000)
+def test_command_is_refreshed_and_status_read_periodically(port):
+    vfd, slave, _, sim = make_vfd(port, refresh_ms=500, status_period_ms=1000)
     vfd.apply(50.0, True)
-    Sim(vfd).run_ms(10_000)
+    sim.run_ms(10_000)
     # ~10 s: a write every 500 ms and a read every second, give or take one.
     assert 19 <= len(writes_of(slave, 16)) <= 22
     assert 10 <= len(writes_of(slave, 3)) <= 11
 
 
-def test_a_changed_output_is_written_at_once():
-    vfd, slave, _, _ = make_vfd(refresh_ms=60000, status_period_ms=60000)
-    sim = Sim(vfd)
+def test_a_changed_output_is_written_at_once(port):
+    vfd, slave, _, sim = make_vfd(port, refresh_ms=60000, status_period_ms=60000)
     vfd.apply(10.0, True)
     sim.run_ms(200)
     before = len(writes_of(slave, 16))
@@ -462,11 +523,10 @@ def test_a_changed_output_is_written_at_once():
     assert slave.regs[1] == 2000
 
 
-def test_exception_raises_vfd_reject_until_that_request_succeeds():
+def test_exception_raises_vfd_reject_until_that_request_succeeds(port):
     regs = {0: 0, 1: 0, 2: 0}  # status block 2..6 is not all there
-    vfd, slave, _, _ = make_vfd(slave_regs=regs, model=False, status_period_ms=200)
+    vfd, slave, _, sim = make_vfd(port, slave_regs=regs, model=False, status_period_ms=200)
     vfd.apply(50.0, True)
-    sim = Sim(vfd)
     sim.run_ms(100)
     assert vfd.fault == alarms.VFD_REJECT
     assert vfd.last_exception == 2
@@ -480,10 +540,9 @@ def test_exception_raises_vfd_reject_until_that_request_succeeds():
     assert vfd.position_pct == 0.0
 
 
-def test_no_reply_raises_vfd_link_and_it_clears_on_the_next_answer():
-    vfd, slave, _, _ = make_vfd(retries=2, timeout_ms=50)
+def test_no_reply_raises_vfd_link_and_it_clears_on_the_next_answer(port):
+    vfd, slave, _, sim = make_vfd(port, retries=2, timeout_ms=50)
     vfd.apply(60.0, True)
-    sim = Sim(vfd)
     sim.run_ms(200)
     assert vfd.fault == 0 and vfd.position_pct == pytest.approx(60.0)
     slave.silent = True
@@ -499,10 +558,9 @@ def test_no_reply_raises_vfd_link_and_it_clears_on_the_next_answer():
     assert slave.regs[0] == 1 and slave.regs[1] == 6000  # rewritten after the outage
 
 
-def test_bad_crc_after_all_retries_is_vfd_link_but_one_is_not():
-    vfd, slave, _, _ = make_vfd(retries=1)
+def test_bad_crc_after_all_retries_is_vfd_link_but_one_is_not(port):
+    vfd, slave, _, sim = make_vfd(port, retries=1)
     vfd.apply(50.0, True)
-    sim = Sim(vfd)
     sim.run_ms(100)
     slave.corrupt = 1
     sim.run_ms(1500)
@@ -513,10 +571,9 @@ def test_bad_crc_after_all_retries_is_vfd_link_but_one_is_not():
     assert vfd.fault == 0  # the next transaction got through
 
 
-def test_trip_is_reported_and_clears_after_reset():
-    vfd, slave, drive, _ = make_vfd(status_period_ms=200)
+def test_trip_is_reported_and_clears_after_reset(port):
+    vfd, slave, drive, sim = make_vfd(port, status_period_ms=200)
     vfd.apply(50.0, True)
-    sim = Sim(vfd)
     sim.run_ms(100)
     drive.trip(16)
     sim.run_ms(300)
@@ -531,11 +588,11 @@ def test_trip_is_reported_and_clears_after_reset():
     assert (0, [0x0080]) in drive.writes
 
 
-def test_abb_drive_gets_the_stop_word_before_run():
-    vfd, slave, drive, _ = make_vfd(vfd_maps.ABB_ACS355, full_scale_hz=50.0)
+def test_abb_drive_gets_the_stop_word_before_run(port):
+    vfd, slave, drive, sim = make_vfd(port, vfd_maps.ABB_ACS355, full_scale_hz=50.0)
     assert drive.inhibited
     vfd.apply(50.0, True)
-    Sim(vfd).run_ms(200)
+    sim.run_ms(200)
     words = [values[0] for address, values in drive.writes if address == 0]
     assert words[:2] == [0x0476, 0x047F]
     assert slave.regs[1] == 10000  # REF1: 20000 = 100 %
@@ -544,10 +601,9 @@ def test_abb_drive_gets_the_stop_word_before_run():
     assert vfd.position_pct == pytest.approx(50.0)
 
 
-def test_abb_trip_reset_goes_through_switch_on_inhibit():
-    vfd, slave, drive, _ = make_vfd(vfd_maps.ABB_ACS355, status_period_ms=200)
+def test_abb_trip_reset_goes_through_switch_on_inhibit(port):
+    vfd, slave, drive, sim = make_vfd(port, vfd_maps.ABB_ACS355, status_period_ms=200)
     vfd.apply(70.0, True)
-    sim = Sim(vfd)
     sim.run_ms(200)
     assert vfd.running
     drive.trip(2)  # DC OVERVOLT
@@ -562,10 +618,9 @@ def test_abb_trip_reset_goes_through_switch_on_inhibit():
     assert vfd.fault == 0 and vfd.running is True
 
 
-def test_stop_writes_the_stop_word():
-    vfd, slave, drive, _ = make_vfd(vfd_maps.ABB_ACS355)
+def test_stop_writes_the_stop_word(port):
+    vfd, slave, drive, sim = make_vfd(port, vfd_maps.ABB_ACS355)
     vfd.apply(50.0, True)
-    sim = Sim(vfd)
     sim.run_ms(200)
     vfd.apply(50.0, False)
     sim.run_ms(1200)
@@ -631,7 +686,7 @@ print("frames", v.master.frames_sent - sent, "fault", v.fault, "pos", v.position
 """
 
 
-def test_steady_state_polling_allocates_nothing_on_micropython(tmp_path):
+def test_steady_state_polling_allocates_nothing_on_micropython(port, tmp_path):
     from host_tools.micropython import make_flash, run_snippet
 
     flash = make_flash(tmp_path / "flash")

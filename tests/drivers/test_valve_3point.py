@@ -9,40 +9,43 @@ from core import alarms
 from core.config import ConfigError
 from drivers.params import validate
 from drivers.valve_3point import PARAMS, Valve3Point
-from fake_machine import Clock, Pin
+from host_tools.twins import make_machine
+from twin_io import profile_pin
 
 FAST = {"travel_s": 10.0, "min_pulse_ms": 200, "reverse_pause_ms": 300}
 
 
-class LoggedPin(Pin):
-    """A Pin that logs every write, with the time and both outputs' states
-    after it, into its rig's journal."""
-
-    def __init__(self, id, rig):
-        super().__init__(id, Pin.OUT)
-        self.rig = rig
-
-    def value(self, x=None):
-        out = super().value(x)
-        if x is not None:
-            self.rig.log(self)
-        return out
-
-
 class Rig:
-    """The driver, two logged pins, a clock and the actuator they drive: the
-    actuator opens and closes at `speed_open` / `speed_close` times the rated
-    travel speed and stops at the ends (end switches), starting from an
-    unknown position."""
+    """The driver on the profile's valve pins of a fresh board, logging every
+    write (the time and both outputs' states after it) into a journal, and the
+    actuator those pins drive: it opens and closes at `speed_open` /
+    `speed_close` times the rated travel speed and stops at the ends (end
+    switches), starting from an unknown position."""
 
-    def __init__(self, start_ms=0, phys_pct=37.0, speed_open=1.0, speed_close=1.0, **given):
-        self.clock = Clock(start_us=start_ms * 1000)
+    def __init__(self, port, start_ms=0, phys_pct=37.0, speed_open=1.0, speed_close=1.0,
+                 **given):
+        self.m = m = make_machine(port)
+        self.w = m.world
+        self.clock = self.w.clock
+        self.clock.advance_us(start_ms * 1000)
         self.journal = []  # (ms, open_on, close_on) after every write
         self.params = validate(PARAMS, dict(given), "valve")
         self.active = 1 if self.params["active"] == "high" else 0
-        self.open = LoggedPin("open", self)
-        self.close = LoggedPin("close", self)
-        self.open.level = self.close.level = 1 - self.active
+        rig = self
+
+        class LoggedPin(m.Pin):
+            def value(self, *x):
+                out = super().value(*x)
+                if x:
+                    rig.log(self)
+                return out
+
+        # As the board HAL builds them: outputs, released from the start.
+        off = 1 - self.active
+        self.open_id = profile_pin(port, "valve_3point.open")
+        self.close_id = profile_pin(port, "valve_3point.close")
+        self.open = LoggedPin(self.open_id, m.Pin.OUT, value=off)
+        self.close = LoggedPin(self.close_id, m.Pin.OUT, value=off)
         self.valve = Valve3Point(self.open, self.close, self.params)
         self.travel_ms = self.params["travel_s"] * 1000.0
         self.phys = phys_pct
@@ -52,13 +55,15 @@ class Rig:
         self.positions = []  # model position after every poll (synced only)
 
     def log(self, pin):
-        self.journal.append((self.t_ms, self.is_on(self.open), self.is_on(self.close)))
+        self.journal.append((self.t_ms, self.is_on(self.open_id), self.is_on(self.close_id)))
 
-    def is_on(self, pin):
-        return pin.level == self.active
+    def is_on(self, pin_id):
+        """The output as the actuator sees it (the pin's level on the board)."""
+        return self.w.level(pin_id) == self.active
 
     def step(self, ms=10):
-        d = self.is_on(self.open) * self.speed_open - self.is_on(self.close) * self.speed_close
+        d = (self.is_on(self.open_id) * self.speed_open
+             - self.is_on(self.close_id) * self.speed_close)
         pos = self.phys + d * ms * 100.0 / self.travel_ms
         self.phys = min(100.0, max(0.0, pos))
         self.clock.advance_ms(ms)
@@ -127,8 +132,8 @@ def poll_pct(rig, ms=10):
 
 # ---- boot sync -------------------------------------------------------------
 
-def test_unsynced_at_boot_and_drives_closed_for_travel_times_overrun():
-    rig = Rig(**FAST)
+def test_unsynced_at_boot_and_drives_closed_for_travel_times_overrun(port):
+    rig = Rig(port, **FAST)
     v = rig.valve
     assert v.fault == alarms.VALVE_UNSYNCED and v.position_pct is None
     v.poll(rig.clock.ticks_ms())
@@ -148,8 +153,8 @@ def test_unsynced_at_boot_and_drives_closed_for_travel_times_overrun():
     rig.check_all()
 
 
-def test_boot_sync_opens_while_the_unit_runs_then_goes_to_the_command():
-    rig = Rig(phys_pct=80.0, **FAST)
+def test_boot_sync_opens_while_the_unit_runs_then_goes_to_the_command(port):
+    rig = Rig(port, phys_pct=80.0, **FAST)
     rig.boot(30.0, True)
     assert rig.valve.position_pct == 100.0 and rig.phys == 100.0
     assert rig.starts()[0][1] == 1
@@ -165,15 +170,15 @@ def test_boot_sync_opens_while_the_unit_runs_then_goes_to_the_command():
     ("auto", False, 100.0, 1),
     ("auto", False, 40.0, -1),
 ])
-def test_sync_end_choice(end, run, stop, direction):
-    rig = Rig(sync_end=end, stop_pct=stop, **FAST)
+def test_sync_end_choice(port, end, run, stop, direction):
+    rig = Rig(port, sync_end=end, stop_pct=stop, **FAST)
     rig.boot(50.0, run)
     assert rig.starts()[0][1] == direction
     assert rig.valve.position_pct == (100.0 if direction == 1 else 0.0)
 
 
-def test_position_unknown_until_sync_even_if_commands_arrive():
-    rig = Rig(**FAST)
+def test_position_unknown_until_sync_even_if_commands_arrive(port):
+    rig = Rig(port, **FAST)
     rig.valve.apply(60.0, True)
     rig.valve.poll(rig.clock.ticks_ms())
     for pct in (10.0, 90.0, 0.0, 100.0):
@@ -189,8 +194,8 @@ def test_position_unknown_until_sync_even_if_commands_arrive():
 # ---- moving ---------------------------------------------------------------
 
 @pytest.mark.parametrize("targets", [(30.0, 70.0, 69.0, 12.5, 55.0), (99.0, 1.0, 50.0)])
-def test_reaches_commanded_positions_within_one_min_pulse(targets):
-    rig = Rig(**FAST)
+def test_reaches_commanded_positions_within_one_min_pulse(port, targets):
+    rig = Rig(port, **FAST)
     rig.boot()
     last = 0.0
     for t in targets:
@@ -206,8 +211,8 @@ def test_reaches_commanded_positions_within_one_min_pulse(targets):
     rig.check_all()
 
 
-def test_min_pulse_deadband_skips_short_moves():
-    rig = Rig(**FAST)
+def test_min_pulse_deadband_skips_short_moves(port):
+    rig = Rig(port, **FAST)
     rig.boot()
     rig.valve.apply(40.0, True)
     rig.run(6)
@@ -227,8 +232,8 @@ def test_min_pulse_deadband_skips_short_moves():
     rig.check_all()
 
 
-def test_reverse_pause_between_direction_changes():
-    rig = Rig(**FAST)
+def test_reverse_pause_between_direction_changes(port):
+    rig = Rig(port, **FAST)
     rig.boot()
     rig.valve.apply(80.0, True)
     rig.run(2)
@@ -247,8 +252,8 @@ def test_reverse_pause_between_direction_changes():
     rig.check_all()
 
 
-def test_run_false_goes_to_stop_pct():
-    rig = Rig(stop_pct=25.0, **FAST)
+def test_run_false_goes_to_stop_pct(port):
+    rig = Rig(port, stop_pct=25.0, **FAST)
     rig.boot(70.0, True)
     rig.run(12)
     rig.valve.apply(70.0, False)
@@ -257,8 +262,8 @@ def test_run_false_goes_to_stop_pct():
     rig.check_all()
 
 
-def test_nan_command_keeps_the_last_wish():
-    rig = Rig(**FAST)
+def test_nan_command_keeps_the_last_wish(port):
+    rig = Rig(port, **FAST)
     rig.boot()
     rig.valve.apply(45.0, True)
     rig.run(8)
@@ -267,8 +272,8 @@ def test_nan_command_keeps_the_last_wish():
     assert abs(rig.valve.position_pct - 45.0) <= poll_pct(rig)
 
 
-def test_apply_does_no_io():
-    rig = Rig(**FAST)
+def test_apply_does_no_io(port):
+    rig = Rig(port, **FAST)
     rig.boot()
     n = len(rig.journal)
     rig.valve.apply(90.0, True)
@@ -278,10 +283,10 @@ def test_apply_does_no_io():
 
 # ---- end stops and drift ----------------------------------------------------
 
-def test_end_commands_overdrive_into_the_stop_and_resync_a_drifted_model():
+def test_end_commands_overdrive_into_the_stop_and_resync_a_drifted_model(port):
     # The real actuator closes 15 % faster than rated (the water pushes the
     # plug shut): every closing move leaves the model further above the valve.
-    rig = Rig(speed_close=1.15, resync_after_moves=0.0, **FAST)
+    rig = Rig(port, speed_close=1.15, resync_after_moves=0.0, **FAST)
     rig.boot()
     for t in (60.0, 20.0, 80.0, 35.0):
         rig.valve.apply(t, True)
@@ -307,8 +312,8 @@ def test_end_commands_overdrive_into_the_stop_and_resync_a_drifted_model():
     rig.check_all()
 
 
-def test_leaving_an_end_during_the_overdrive_stops_without_sync_credit():
-    rig = Rig(**FAST)
+def test_leaving_an_end_during_the_overdrive_stops_without_sync_credit(port):
+    rig = Rig(port, **FAST)
     rig.boot()
     rig.valve.apply(95.0, True)
     rig.run(12)
@@ -324,8 +329,8 @@ def test_leaving_an_end_during_the_overdrive_stops_without_sync_credit():
     rig.check_all()
 
 
-def test_periodic_resync_after_accumulated_travel():
-    rig = Rig(resync_after_moves=2.0, **FAST)
+def test_periodic_resync_after_accumulated_travel(port):
+    rig = Rig(port, resync_after_moves=2.0, **FAST)
     rig.boot(50.0, True)  # synced open, then 0.5 strokes down to 50 %
     rig.run(12)
     syncs = rig.valve.syncs
@@ -346,18 +351,19 @@ def test_periodic_resync_after_accumulated_travel():
     rig.check_all()
 
 
-def test_resync_budget_below_two_strokes_is_a_config_error():
+def test_resync_budget_below_two_strokes_is_a_config_error(port):
     params = validate(PARAMS, {"resync_after_moves": 1.5}, "valve")
     with pytest.raises(ConfigError) as exc:
-        Valve3Point(Pin(1), Pin(2), params)
+        m = make_machine(port)
+        Valve3Point(m.Pin(1, m.Pin.OUT), m.Pin(2, m.Pin.OUT), params)
     assert exc.value.key == "resync_after_moves"
 
 
 # ---- ticks wrap ---------------------------------------------------------------
 
-def test_position_model_across_the_tick_wrap():
+def test_position_model_across_the_tick_wrap(port):
     boot_ms = (1 << 30) - 3000  # wraps 3 s after boot, in the middle of the boot sync
-    rig = Rig(start_ms=boot_ms, **FAST)
+    rig = Rig(port, start_ms=boot_ms, **FAST)
     rig.boot()
     assert rig.clock.ticks_ms() < boot_ms  # the clock has wrapped
     start, _, _ = rig.starts()[0]
@@ -369,8 +375,8 @@ def test_position_model_across_the_tick_wrap():
     rig.check_all()
 
 
-def test_a_move_spanning_the_wrap():
-    rig = Rig(start_ms=(1 << 30) - 16000, **FAST)
+def test_a_move_spanning_the_wrap(port):
+    rig = Rig(port, start_ms=(1 << 30) - 16000, **FAST)
     rig.boot()  # ~12.3 s: the wrap comes ~3.7 s later, during this move
     rig.valve.apply(90.0, True)
     rig.run(12)
@@ -379,8 +385,8 @@ def test_a_move_spanning_the_wrap():
     rig.check_all()
 
 
-def test_moves_after_resting_longer_than_half_the_tick_period():
-    rig = Rig(**FAST)
+def test_moves_after_resting_longer_than_half_the_tick_period(port):
+    rig = Rig(port, **FAST)
     rig.boot()
     rig.run(7 * 24 * 3600, ms=60000)  # a week parked closed: 2**29 ms is 6.2 days
     rig.valve.apply(50.0, True)
@@ -393,20 +399,21 @@ def test_moves_after_resting_longer_than_half_the_tick_period():
 
 # ---- active-low outputs, config ------------------------------------------------
 
-def test_active_low_outputs():
-    rig = Rig(active="low", **FAST)
+def test_active_low_outputs(port):
+    rig = Rig(port, active="low", **FAST)
     rig.boot(50.0, True)
     rig.valve.apply(20.0, True)
     rig.run(12)
-    assert rig.open.level == 1 and rig.close.level == 1  # idle: both released
+    assert rig.w.level(rig.open_id) == 1 and rig.w.level(rig.close_id) == 1  # idle: released
     assert abs(rig.valve.position_pct - 20.0) <= poll_pct(rig)
     rig.check_all()
 
 
-def test_min_pulse_too_long_for_the_travel_is_a_config_error():
+def test_min_pulse_too_long_for_the_travel_is_a_config_error(port):
     params = validate(PARAMS, {"travel_s": 10.0, "min_pulse_ms": 600}, "valve")
     with pytest.raises(ConfigError) as exc:
-        Valve3Point(Pin(1), Pin(2), params)
+        m = make_machine(port)
+        Valve3Point(m.Pin(1, m.Pin.OUT), m.Pin(2, m.Pin.OUT), params)
     assert exc.value.key == "min_pulse_ms"
 
 
@@ -428,8 +435,8 @@ commands = st.lists(
 @given(commands, st.floats(0.0, 100.0), st.integers(0, (1 << 30) - 1),
        st.sampled_from(["auto", "open", "closed"]), st.sampled_from([0.0, 2.0, 3.5]))
 def test_random_commands_keep_the_interlock_and_the_model_in_range(
-        seq, phys, start_ms, end, resync):
-    rig = Rig(start_ms=start_ms, phys_pct=phys, travel_s=5.0, min_pulse_ms=100,
+        port, seq, phys, start_ms, end, resync):
+    rig = Rig(port, start_ms=start_ms, phys_pct=phys, travel_s=5.0, min_pulse_ms=100,
               reverse_pause_ms=100, sync_end=end, resync_after_moves=resync)
     rig.valve.poll(rig.clock.ticks_ms())
     for pct, run, polls, ms in seq:

@@ -28,6 +28,21 @@ def needs(port: str, peripheral: str):
         pytest.skip(f"{port}: {why}")
 
 
+# The board profile each port's tests use (firmware/boards/*.json).
+PROFILE = {"esp32": "esp32-devkitc", "rp2": "pico"}
+
+
+def profile(port):
+    from host_tools import hwconfig
+
+    return hwconfig.load_profile(PROFILE[port])
+
+
+def profile_pin(port, role):
+    """The GPIO the port's board profile wires `role` to (e.g. "valve_3point.open")."""
+    return profile(port)["pins"][role]
+
+
 # ADC pins the board profiles use for analog inputs (ntc.adc on each profile).
 ADC_PIN = {"esp32": 34, "rp2": 26}
 FULL = 65535
