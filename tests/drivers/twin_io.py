@@ -57,15 +57,66 @@ def board_time(m):
     return t
 
 
+# Modules the firmware imports by name on a board; the twin gives its own.
+_BOARD_MODULES = ("time", "machine", "onewire", "esp32")
+# Firmware modules that bind board modules at import (re-imported per board).
+_BINDS_AT_IMPORT = ("io_esp32",)
+
+
+class board_modules:
+    """While active, `import time/machine/onewire/esp32` give board m's twins, as
+    on the board (CPython's own modules come back afterwards)."""
+
+    def __init__(self, m):
+        self.mods = {"time": board_time(m), "machine": m, "onewire": m.onewire,
+                     "esp32": m.esp32}
+
+    def __enter__(self):
+        self.saved = {name: sys.modules.get(name) for name in _BOARD_MODULES + _BINDS_AT_IMPORT}
+        for name in _BINDS_AT_IMPORT:
+            sys.modules.pop(name, None)
+        for name, mod in self.mods.items():
+            if mod is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = mod
+        return self
+
+    def __exit__(self, *exc):
+        for name, mod in self.saved.items():
+            if mod is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = mod
+        return False
+
+
+class BoardIO:
+    """hal_board.MachineIO over twin board m, exactly as board.py builds it; each
+    call runs with the board's modules importable (MachineIO imports time,
+    onewire, io_esp32 -> esp32 and machine lazily, as on the board)."""
+
+    def __init__(self, m):
+        self._m = m
+        with board_modules(m):
+            self._io = hal_board.MachineIO(m, m.port)
+
+    def __getattr__(self, name):
+        attr = getattr(self._io, name)
+        if not callable(attr):
+            return attr
+        m = self._m
+
+        def call(*pos, **kw):
+            with board_modules(m):
+                return attr(*pos, **kw)
+
+        return call
+
+
 def machine_io(m):
-    """hal_board.MachineIO over the twin, exactly as board.py builds it on a
-    board (its `import time` gets the board's clock)."""
-    saved = sys.modules.get("time")
-    sys.modules["time"] = board_time(m)
-    try:
-        return hal_board.MachineIO(m, m.port)
-    finally:
-        sys.modules["time"] = saved
+    """hal_board.MachineIO over the twin (see BoardIO)."""
+    return BoardIO(m)
 
 
 def make_adc(m, pin):
