@@ -219,3 +219,18 @@ class AdcInput:
         assert got2 == got, (code, got, got2, v)
         self.code = got
         return got
+
+
+# ---- outputs as the outside sees them -------------------------------------------------
+def pwm_duty(w, pin):
+    """The duty_u16 the port's PWM hardware produces on `pin` (after its quantisation)."""
+    return w.pwm(pin).duty_u16
+
+
+def pwm_freq(w, pin):
+    return w.pwm(pin).freq
+
+
+def dac_level(w, pin):
+    """The 8-bit value an ESP32 DAC pin puts out."""
+    return w.dac(pin).value
