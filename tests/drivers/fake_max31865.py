@@ -1,5 +1,7 @@
-"""A register-level fake of a MAX31865 RTD-to-digital converter behind a fake
-SPI bus and an active-low chip-select pin, for the CPython driver tests.
+"""A register-level model of a MAX31865 RTD-to-digital converter, for the driver
+tests: it sits on a twin board's SPI bus behind its active-low chip-select pin
+(`world.spi(id).attach(chip, cs=pin)`: select/deselect at the CS edges, one
+exchange per byte clocked while CS is low).
 
 What it models (Maxim MAX31865 datasheet): eight registers with burst
 auto-increment (reads from 0x0n, writes to 0x8n, 0x01/0x02/0x07 read-only,
@@ -12,15 +14,14 @@ the manual fault-detection cycle (D3:D2 = 10 then 11) sets D5 in its first
 half and D4/D3 in its second; D2 (over/undervoltage) latches continuously;
 D1 clears the status. Power-on values come back with `power_cycle()`.
 
-Time is `now_ms` (a float the test moves; the driver gets its own ticks).
+Time is `now_ms`: the board's clock when the chip is given one (`clock`), else a
+float the test moves.
 Anything the driver does that the datasheet forbids or that would give a
 wrong reading is appended to `violations` instead of raising, so a test can
 show the whole list when it fails.
 """
 
 from __future__ import annotations
-
-from fake_machine import Pin
 
 POR = (0x00, 0x00, 0x00, 0xFF, 0xFF, 0x00, 0x00, 0x00)
 WRITABLE = (0, 3, 4, 5, 6)
@@ -43,7 +44,7 @@ F_OVUV = 0x04
 
 class FakeMAX31865:
     def __init__(self, r_ref: float = 430.0, resistance_ohm: float = 100.0,
-                 tau_ms: float = 0.9):
+                 tau_ms: float = 0.9, clock=None):
         self.r_ref = r_ref
         self.resistance_ohm = resistance_ohm  # float("inf") for an open RTD
         self.code = None  # if set: the 15-bit ratio the next conversions give
@@ -55,7 +56,9 @@ class FakeMAX31865:
         self.present = True  # False: nothing drives MISO
         self.miso_idle = 0xFF  # what MISO reads as with no chip
         self.extra_conv_ms = 0.0  # a chip slower than the datasheet says
-        self.now_ms = 0.0
+        self.clock = clock  # the board's clock (its `us`), or None: now_ms is set by hand
+        self._now_ms = 0.0
+        self.spi_end = None  # the bus it is attached to (for the SPI mode), if any
         self.log: list[bytes] = []  # MOSI bytes of every transaction, in order
         self.violations: list[str] = []
         self.conversions = 0
@@ -72,6 +75,14 @@ class FakeMAX31865:
         self._settled_since = 0.0
         self._switch_open_at = None
         self._conv_end = None
+
+    @property
+    def now_ms(self) -> float:
+        return self.clock.us / 1000.0 if self.clock is not None else self._now_ms
+
+    @now_ms.setter
+    def now_ms(self, value: float):
+        self._now_ms = value
 
     # ---- bus side ----
 
@@ -95,6 +106,9 @@ class FakeMAX31865:
         if not self._selected:
             self.violations.append("SPI transfer with CS high")
             return self.miso_idle
+        phase = getattr(self.spi_end, "phase", 1)
+        if phase != 1:
+            self.violations.append(f"SPI phase {phase}: the MAX31865 needs CPHA = 1")
         self._tx.append(byte)
         if not self.present:
             return self.miso_idle
@@ -208,53 +222,3 @@ class FakeMAX31865:
         self.regs[0] = stored
         if self.overvoltage:
             self.regs[7] |= F_OVUV
-
-
-class CsPin(Pin):
-    """An output Pin that tells the chip about its edges (active low)."""
-
-    def __init__(self, id, chip: FakeMAX31865):
-        super().__init__(id, Pin.OUT, value=1)
-        self.chip = chip
-
-    def value(self, x=None):
-        if x is None:
-            return self.level
-        old = self.level
-        super().value(x)
-        if old and not self.level:
-            self.chip.select()
-        elif self.level and not old:
-            self.chip.deselect()
-        return None
-
-
-class FakeSPI:
-    """machine.SPI's transfer methods; each byte goes to the chip while CS is low."""
-
-    def __init__(self, chip: FakeMAX31865, baudrate: int = 1_000_000, polarity: int = 0,
-                 phase: int = 1):
-        self.chip = chip
-        self.baudrate = baudrate
-        self.polarity = polarity
-        self.phase = phase
-
-    def _byte(self, b: int) -> int:
-        if self.phase != 1:
-            self.chip.violations.append("SPI phase 0: the MAX31865 needs CPHA = 1")
-        return self.chip.exchange(b)
-
-    def write(self, buf):
-        for b in bytes(buf):
-            self._byte(b)
-
-    def readinto(self, buf, write: int = 0x00):
-        for i in range(len(buf)):
-            buf[i] = self._byte(write)
-
-    def write_readinto(self, wbuf, rbuf):
-        if len(wbuf) != len(rbuf):
-            raise ValueError("buffers must be the same length")
-        data = bytes(wbuf)
-        for i, b in enumerate(data):
-            rbuf[i] = self._byte(b)

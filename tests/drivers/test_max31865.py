@@ -19,11 +19,11 @@ from fake_max31865 import (
     F_RTD_HIGH,
     F_RTD_LOW,
     F_RTDIN_LOW,
-    CsPin,
     FakeMAX31865,
-    FakeSPI,
 )
+from host_tools.twins import make_machine
 from mp_probe import run_probe
+from twin_io import machine_io, profile_pin
 
 TICKS_MASK = (1 << 30) - 1
 NEAR_WRAP = (1 << 30) - 2500  # the driver's ticks wrap a few readings in
@@ -54,19 +54,45 @@ def t_cvd(r, r0):
     return (lo + hi) / 2
 
 
-class Bench:
-    """A driver wired to a fake chip; `run` polls it every 10 ms slice. Each
-    poll's SPI traffic happens `jitter` ms into the slice on the chip's clock
-    (the driver only sees the slice start), as on a board where other work runs
-    first."""
+class Rig:
+    """A board with a MAX31865 on its profile's SPI bus behind the profile's CS
+    pin, and the bus and CS pin the board HAL gives the driver."""
 
-    def __init__(self, start=NEAR_WRAP, seed=None, chip_kw=None, **given_params):
+    def __init__(self, port, chip=None, start_us=0, **chip_kw):
+        self.m = m = make_machine(port)
+        self.w = m.world
+        self.clock = self.w.clock
+        self.clock.advance_us(start_us)
+        self.chip = chip if chip is not None else FakeMAX31865(**chip_kw)
+        self.chip.clock = self.clock
+        pin = {role: profile_pin(port, "max31865." + role)
+               for role in ("spi", "sck", "mosi", "miso", "cs")}
+        self.cs_pin = pin["cs"]
+        io = machine_io(m)
+        self.spi = io.spi(pin["spi"], pin["sck"], pin["mosi"], pin["miso"])
+        self.cs = io.pin_out(pin["cs"], 1)
+        end = self.w.spi(pin["spi"])
+        end.attach(self.chip, cs=pin["cs"])
+        self.chip.spi_end = end
+
+    def cs_level(self):
+        return self.w.level(self.cs_pin)
+
+    def cs_writes(self):
+        return self.w.writes(self.cs_pin)
+
+
+class Bench(Rig):
+    """A driver wired to a chip on a board; `run` polls it every 10 ms slice.
+    Each poll runs `jitter` ms into its slice on the board's clock (the driver
+    only sees the slice start), as on a board where other work runs first."""
+
+    def __init__(self, port, start=NEAR_WRAP, seed=None, chip_kw=None, **given_params):
         params = validate(PARAMS, {"period_ms": 1000, **given_params}, "temperature")
         self.params = params
-        self.chip = FakeMAX31865(r_ref=params["r_ref_ohm"],
-                                 resistance_ohm=params["r_nominal_ohm"], **(chip_kw or {}))
-        self.cs = CsPin(5, self.chip)
-        self.spi = FakeSPI(self.chip)
+        super().__init__(port, start_us=start * 1000, r_ref=params["r_ref_ohm"],
+                         resistance_ohm=params["r_nominal_ohm"], **(chip_kw or {}))
+        self.cs_set_up = len(self.cs_writes())  # what the HAL's pin_out wrote
         self.drv = MAX31865(self.spi, self.cs, params)
         self.t = 0  # ms since the start, the real time of each slice start
         self.start = start
@@ -74,9 +100,10 @@ class Bench:
 
     def poll(self):
         jitter = self.rng.uniform(0.0, 9.9) if self.rng else 0.0
-        self.chip.now_ms = self.t + jitter
+        slice_us = (self.start + self.t) * 1000
+        self.clock.advance_to(slice_us + jitter * 1000)
         self.drv.poll((self.start + self.t) & TICKS_MASK)
-        assert self.cs.level == 1, "CS left low after poll"
+        assert self.cs_level() == 1, "CS left low after poll"
         self.t += 10
 
     def run(self, ms):
@@ -107,9 +134,9 @@ def temperature_of_code(drv, code):
 
 @settings(max_examples=150, deadline=None)
 @given(sensor=st.sampled_from(sorted(SENSORS)), t=st.floats(-50.0, 150.0))
-def test_round_trip_temperature_resistance_code_temperature(sensor, t):
+def test_round_trip_temperature_resistance_code_temperature(port, sensor, t):
     r0, r_ref = SENSORS[sensor]
-    bench = Bench(r_nominal_ohm=r0, r_ref_ohm=r_ref)
+    bench = Bench(port, r_nominal_ohm=r0, r_ref_ohm=r_ref)
     bench.set_temperature(t)
     value = bench.reading()
     assert bench.drv.fault == 0 and not bench.chip.violations
@@ -128,12 +155,12 @@ def test_round_trip_temperature_resistance_code_temperature(sensor, t):
 @settings(max_examples=200, deadline=None)
 @given(sensor=st.sampled_from(sorted(SENSORS)), a=st.integers(1412, 29756),
        b=st.integers(1412, 29756))
-def test_temperature_rises_with_the_code(sensor, a, b):
+def test_temperature_rises_with_the_code(port, sensor, a, b):
     # 1412..29756: the valid band for both (same r_ref / r_nominal ratio)
     assume(a != b)
     c1, c2 = min(a, b), max(a, b)
     r0, r_ref = SENSORS[sensor]
-    bench = Bench(r_nominal_ohm=r0, r_ref_ohm=r_ref, fault_reads=1)
+    bench = Bench(port, r_nominal_ohm=r0, r_ref_ohm=r_ref, fault_reads=1)
     drv = bench.drv
     assert drv.code_low < c1 < c2 < drv.code_high
     bench.chip.code = c1
@@ -145,9 +172,9 @@ def test_temperature_rises_with_the_code(sensor, a, b):
 
 
 @pytest.mark.parametrize("sensor", sorted(SENSORS))
-def test_strictly_monotonic_over_every_valid_code(sensor):
+def test_strictly_monotonic_over_every_valid_code(port, sensor):
     r0, r_ref = SENSORS[sensor]
-    drv = Bench(r_nominal_ohm=r0, r_ref_ohm=r_ref).drv
+    drv = Bench(port, r_nominal_ohm=r0, r_ref_ohm=r_ref).drv
     prev = -math.inf
     for code in range(drv.code_low + 1, drv.code_high):
         t = temperature_of_code(drv, code)
@@ -159,8 +186,8 @@ def test_strictly_monotonic_over_every_valid_code(sensor):
     assert prev > 150.0
 
 
-def test_inverse_matches_the_equation_over_its_whole_range():
-    drv = Bench().drv
+def test_inverse_matches_the_equation_over_its_whole_range(port):
+    drv = Bench(port).drv
     for i in range(10501):
         t = -200.0 + i * 0.1
         assert drv.temperature(r_cvd(t, 100.0)) == pytest.approx(t, abs=1e-9)
@@ -169,30 +196,30 @@ def test_inverse_matches_the_equation_over_its_whole_range():
 @pytest.mark.parametrize("t,r", [(-200, 18.52), (-100, 60.26), (-50, 80.31), (0, 100.00),
                                  (25, 109.73), (50, 119.40), (100, 138.51), (150, 157.33),
                                  (400, 247.09), (850, 390.48)])
-def test_iec_60751_table_points(t, r):
-    drv = Bench().drv
+def test_iec_60751_table_points(port, t, r):
+    drv = Bench(port).drv
     # The table gives ohms to 0.01: at most 0.005 ohm / 0.0039 ohm/K = 0.014 degC.
     assert drv.temperature(r) == pytest.approx(t, abs=0.015)
-    drv1000 = Bench(r_nominal_ohm=1000.0, r_ref_ohm=4300.0).drv
+    drv1000 = Bench(port, r_nominal_ohm=1000.0, r_ref_ohm=4300.0).drv
     assert drv1000.temperature(r * 10) == pytest.approx(t, abs=0.015)
 
 
-def test_datasheet_example_pt100_with_400_ohm_reference():
+def test_datasheet_example_pt100_with_400_ohm_reference(port):
     # MAX31865 datasheet Table 9: 275 degC, 203.11 ohm, ADC code 16639 with RREF 400 ohm.
-    bench = Bench(r_ref_ohm=400.0)
+    bench = Bench(port, r_ref_ohm=400.0)
     bench.chip.code = 16639
     assert bench.reading() == pytest.approx(275.0, abs=0.02)
     assert bench.drv.resistance_ohm == pytest.approx(203.11, abs=0.01)
 
 
-def test_offset_is_added():
-    bench = Bench(offset_c=1.25)
+def test_offset_is_added(port):
+    bench = Bench(port, offset_c=1.25)
     bench.set_temperature(20.0)
     assert bench.reading() == pytest.approx(21.25, abs=0.04)
 
 
-def test_no_value_before_the_first_reading():
-    bench = Bench()
+def test_no_value_before_the_first_reading(port):
+    bench = Bench(port)
     assert bench.drv.value is None and bench.drv.fault == 0
     assert bench.drv.resistance_ohm is None
     bench.run(100)
@@ -203,8 +230,8 @@ def test_no_value_before_the_first_reading():
 
 @pytest.mark.parametrize("wires,base_wires", [("2", 0x00), ("3", 0x10), ("4", 0x00)])
 @pytest.mark.parametrize("filter_hz,base_filter", [("50", 0x01), ("60", 0x00)])
-def test_register_traffic_of_init_and_one_reading(wires, base_wires, filter_hz, base_filter):
-    bench = Bench(wires=wires, filter_hz=filter_hz)
+def test_register_traffic_of_init_and_one_reading(port, wires, base_wires, filter_hz, base_filter):
+    bench = Bench(port, wires=wires, filter_hz=filter_hz)
     bench.reading()
     base = base_wires | base_filter
     log = bench.chip.log
@@ -226,9 +253,9 @@ def test_register_traffic_of_init_and_one_reading(wires, base_wires, filter_hz, 
 
 
 @pytest.mark.parametrize("sensor", sorted(SENSORS))
-def test_thresholds_written_are_the_ends_of_the_equation_range(sensor):
+def test_thresholds_written_are_the_ends_of_the_equation_range(port, sensor):
     r0, r_ref = SENSORS[sensor]
-    bench = Bench(r_nominal_ohm=r0, r_ref_ohm=r_ref)
+    bench = Bench(port, r_nominal_ohm=r0, r_ref_ohm=r_ref)
     bench.poll()
     thr = bench.chip.log[1]
     high = ((thr[1] << 8) | thr[2]) >> 1
@@ -241,20 +268,22 @@ def test_thresholds_written_are_the_ends_of_the_equation_range(sensor):
     assert thr[2] & 1 == 0 and thr[4] & 1 == 0
 
 
-def test_cs_frames_every_transfer_and_ends_high():
-    bench = Bench()
+def test_cs_frames_every_transfer_and_ends_high(port):
+    bench = Bench(port)
     bench.run(5000)
-    chip, cs = bench.chip, bench.cs
+    chip = bench.chip
     assert chip.violations == []
-    # constructor: 1 (idle); then low/high around each transaction, nothing else
-    assert cs.writes[0] == 1
-    pairs = cs.writes[1:]
+    # the driver's constructor: 1 (idle); then low/high around each transaction,
+    # nothing else
+    writes = bench.cs_writes()[bench.cs_set_up:]
+    assert writes[0] == 1
+    pairs = writes[1:]
     assert pairs == [0, 1] * len(chip.log)
     assert len(chip.log) == 2 + 6 * chip.conversions
 
 
-def test_cs_goes_high_even_when_the_spi_call_fails():
-    bench = Bench()
+def test_cs_goes_high_even_when_the_spi_call_fails(port):
+    bench = Bench(port)
     bench.reading()
 
     def broken(*_args):
@@ -264,13 +293,12 @@ def test_cs_goes_high_even_when_the_spi_call_fails():
     bench.spi.write_readinto = broken
     with pytest.raises(OSError):
         for _ in range(200):
-            bench.drv.poll(bench.t)
-            bench.t += 10
-    assert bench.cs.level == 1
+            bench.poll()
+    assert bench.cs_level() == 1
 
 
-def test_bias_is_off_between_readings():
-    bench = Bench(period_ms=1000)
+def test_bias_is_off_between_readings(port):
+    bench = Bench(port, period_ms=1000)
     bench.reading()
     for _ in range(85):
         bench.poll()
@@ -285,8 +313,8 @@ def test_bias_is_off_between_readings():
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 1 << 30), start=st.integers(0, TICKS_MASK),
        filter_hz=st.sampled_from(["50", "60"]), period=st.sampled_from([0, 150, 1000, 2500]))
-def test_never_reads_before_the_conversion_is_done(seed, start, filter_hz, period):
-    bench = Bench(start=start, seed=seed, filter_hz=filter_hz, period_ms=period)
+def test_never_reads_before_the_conversion_is_done(port, seed, start, filter_hz, period):
+    bench = Bench(port, start=start, seed=seed, filter_hz=filter_hz, period_ms=period)
     bench.run(6000)
     chip = bench.chip
     assert chip.violations == []  # settling and fault-cycle timing held too
@@ -299,14 +327,14 @@ def test_never_reads_before_the_conversion_is_done(seed, start, filter_hz, perio
         assert chip.conversions in (6000 // period, 6000 // period + 1)
 
 
-def test_back_to_back_readings_take_about_140_ms():
-    bench = Bench(period_ms=0)
+def test_back_to_back_readings_take_about_140_ms(port):
+    bench = Bench(port, period_ms=0)
     bench.run(1400)
     assert 9 <= bench.chip.conversions <= 11
 
 
-def test_slow_conversion_is_read_again_not_used_stale():
-    bench = Bench(fault_reads=1)
+def test_slow_conversion_is_read_again_not_used_stale(port):
+    bench = Bench(port, fault_reads=1)
     bench.chip.code = 8000
     old = bench.reading()
     bench.chip.code = 9000
@@ -321,8 +349,8 @@ def test_slow_conversion_is_read_again_not_used_stale():
     assert bench.drv.fault == 0
 
 
-def test_a_conversion_that_never_ends_is_a_missing_converter():
-    bench = Bench(fault_reads=1)
+def test_a_conversion_that_never_ends_is_a_missing_converter(port):
+    bench = Bench(port, fault_reads=1)
     bench.reading()
     bench.chip.extra_conv_ms = 1e9
     assert bench.reading() is None
@@ -347,9 +375,9 @@ def good_value(bench):
     ("ovuv", F_OVUV, alarms.T_SHORT),  # lead touching a voltage outside GND..VDD
 ])
 @pytest.mark.parametrize("sensor", sorted(SENSORS))
-def test_fault_status_bits_map_clear_and_recover(cause, status_bit, alarm, sensor):
+def test_fault_status_bits_map_clear_and_recover(port, cause, status_bit, alarm, sensor):
     r0, r_ref = SENSORS[sensor]
-    bench = Bench(r_nominal_ohm=r0, r_ref_ohm=r_ref, fault_reads=1)
+    bench = Bench(port, r_nominal_ohm=r0, r_ref_ohm=r_ref, fault_reads=1)
     chip = bench.chip
     bench.set_temperature(10.0)
     good = good_value(bench)
@@ -388,8 +416,8 @@ def test_fault_status_bits_map_clear_and_recover(cause, status_bit, alarm, senso
     assert chip.violations == []
 
 
-def test_open_and_short_bits_together_report_both():
-    bench = Bench(fault_reads=1)
+def test_open_and_short_bits_together_report_both(port):
+    bench = Bench(port, fault_reads=1)
     bench.reading()
     bench.chip.resistance_ohm = float("inf")
     bench.chip.overvoltage = True
@@ -398,8 +426,8 @@ def test_open_and_short_bits_together_report_both():
 
 
 @pytest.mark.parametrize("code,alarm", [(0, alarms.T_SHORT), (0x7FFF, alarms.T_OPEN)])
-def test_rail_codes_are_faults_even_without_status_bits(code, alarm, monkeypatch):
-    bench = Bench(fault_reads=1)
+def test_rail_codes_are_faults_even_without_status_bits(port, code, alarm, monkeypatch):
+    bench = Bench(port, fault_reads=1)
     bench.reading()
     chip = bench.chip
     # A chip whose threshold comparison did not fire (thresholds at POR
@@ -418,8 +446,8 @@ def _convert_without_status(chip, code):
 @settings(max_examples=100, deadline=None)
 @given(reads=st.lists(st.sampled_from(["good", "open", "short"]), min_size=1, max_size=12),
        n=st.integers(1, 4))
-def test_fault_needs_n_consecutive_bad_reads_and_clears_after_one_good(reads, n):
-    bench = Bench(fault_reads=n, period_ms=0)
+def test_fault_needs_n_consecutive_bad_reads_and_clears_after_one_good(port, reads, n):
+    bench = Bench(port, fault_reads=n, period_ms=0)
     bad_run = 0
     last_good = None
     for i, kind in enumerate(reads):
@@ -445,8 +473,8 @@ def test_fault_needs_n_consecutive_bad_reads_and_clears_after_one_good(reads, n)
 
 
 @pytest.mark.parametrize("idle", [0xFF, 0x00])
-def test_missing_converter_is_no_sensor_and_recovers(idle):
-    bench = Bench(fault_reads=2)
+def test_missing_converter_is_no_sensor_and_recovers(port, idle):
+    bench = Bench(port, fault_reads=2)
     chip = bench.chip
     good = bench.reading()
     chip.present = False
@@ -466,8 +494,8 @@ def test_missing_converter_is_no_sensor_and_recovers(idle):
     assert chip.violations == []
 
 
-def test_converter_reset_is_reconfigured_without_a_fault():
-    bench = Bench(fault_reads=2)
+def test_converter_reset_is_reconfigured_without_a_fault(port):
+    bench = Bench(port, fault_reads=2)
     chip = bench.chip
     bench.set_temperature(12.0)
     bench.reading()
@@ -489,13 +517,13 @@ def test_converter_reset_is_reconfigured_without_a_fault():
     {"r_nominal_ohm": 100.0, "r_ref_ohm": 150.0},  # a PT100 at 150 degC reads open
     {"r_nominal_ohm": 100.0, "r_ref_ohm": 4300.0},  # PT1000 board with a PT100: 0.34 degC/code
 ])
-def test_reference_resistor_cross_checks(given_params):
+def test_reference_resistor_cross_checks(port, given_params):
     params = validate(PARAMS, given_params, "temperature")
-    chip = FakeMAX31865()
+    rig = Rig(port)
     with pytest.raises(ConfigError) as exc:
-        MAX31865(FakeSPI(chip), CsPin(5, chip), params)
+        MAX31865(rig.spi, rig.cs, params)
     assert exc.value.key == "r_ref_ohm"
-    assert chip.log == []  # nothing touched the bus
+    assert rig.chip.log == []  # nothing touched the bus
 
 
 @pytest.mark.parametrize("name,value", [("wires", "5"), ("wires", 3), ("filter_hz", "40"),
@@ -507,7 +535,7 @@ def test_bad_params_are_rejected(name, value):
     assert exc.value.key == "temperature." + name
 
 
-def test_params_table_is_well_formed_and_defaults_build():
+def test_params_table_is_well_formed_and_defaults_build(port):
     names = [entry[0] for entry in PARAMS]
     assert len(names) == len(set(names))
     for name, unit, low, high, default, help_text in PARAMS:
@@ -517,7 +545,7 @@ def test_params_table_is_well_formed_and_defaults_build():
         else:
             assert type(low) is type(high) is type(default), name
             assert low <= default <= high, name
-    assert Bench().drv.fault == 0
+    assert Bench(port).drv.fault == 0
 
 
 # ---- MicroPython: poll allocates nothing ----
@@ -624,11 +652,11 @@ main()
 """
 
 
-def test_poll_does_not_allocate_on_micropython(tmp_path):
+def test_poll_does_not_allocate_on_micropython(port, tmp_path):
     out = run_probe(tmp_path, HEAP_LOCKED_PROBE)
     assert "poll_ok 1" in out, out
     # The same code gives the same temperature on MicroPython's floats.
-    bench = Bench()
+    bench = Bench(port)
     bench.chip.code = 7620
     expected = bench.reading()
     value = float(out.split("value ")[1].split()[0])
