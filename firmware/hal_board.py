@@ -12,6 +12,32 @@ UNIT_COOLING = 1
 UNIT_HEATING = 2
 
 
+class UvAdc:
+    """An ESP32 ADC read through read_uv() (the chip's calibration, linear in
+    volts) as read_u16 codes on an ideal 0..3.3 V scale, so the drivers keep one
+    code scale on every port. Outside the linear window of 11 dB attenuation
+    (LOW_UV..HIGH_UV, the esp32 profile's "adc_linear_mv") a reading says only
+    "beyond": it reads as the rail, 0 or 65535, which the drivers' rail fault
+    checks see (an open or shorted NTC, a broken or shorted 4-20 mA loop).
+    Small-int arithmetic only: no allocation."""
+
+    LOW_UV = 150000
+    HIGH_UV = 2450000
+
+    def __init__(self, adc):
+        self._read_uv = adc.read_uv
+
+    def read_u16(self) -> int:
+        uv = self._read_uv()
+        if uv <= 150000:  # LOW_UV
+            return 0
+        if uv > 2450000:  # HIGH_UV
+            return 65535
+        # uv * 65535 / 3300000 as 324 / 16315 (error 4e-6): the product stays
+        # below 2**30, a small int on 32-bit ports.
+        return (uv * 324 + 8157) // 16315
+
+
 class MachineIO:
     """Peripherals from MicroPython's `machine` (and `onewire`) on a real board."""
 
@@ -23,6 +49,7 @@ class MachineIO:
         import time
 
         self.ticks_us = time.ticks_us
+        self.sleep_us = time.sleep_us  # the RS-485 turnaround (drivers.modbus_rtu)
 
     def pin_in(self, pin: int, pull_up: bool = True):
         m = self._m
@@ -41,8 +68,9 @@ class MachineIO:
     def adc(self, pin: int):
         m = self._m
         if self._port == "esp32":
-            # 11 dB attenuation: the full 0..3.3 V span (ESP32 ADC docs).
-            return m.ADC(m.Pin(pin), atten=m.ADC.ATTN_11DB)
+            # 11 dB attenuation (about 150..2450 mV linear), read calibrated in
+            # volts: read_u16 there is neither linear nor calibrated.
+            return UvAdc(m.ADC(m.Pin(pin), atten=m.ADC.ATTN_11DB))
         return m.ADC(m.Pin(pin))
 
     def pwm(self, pin: int, freq_hz: int):
@@ -58,10 +86,10 @@ class MachineIO:
         m = self._m
         return m.UART(uart_id, baudrate=9600, tx=m.Pin(tx), rx=m.Pin(rx))
 
-    def flow_pcnt(self, pin: int, params: dict):
+    def flow_pcnt(self, pin: int, params: dict, unit: int = 0):
         import io_esp32  # pyright: ignore[reportMissingImports] -- ESP32 only
 
-        return io_esp32.flow_pcnt(pin, params)
+        return io_esp32.flow_pcnt(pin, params, unit)
 
     def spi(self, spi_id: int, sck: int, mosi: int, miso: int):
         # SPI mode 1 (CPOL 0, CPHA 1): one of the two the MAX31865 takes.
@@ -102,31 +130,44 @@ def _build(section, io, buses):
             buses[key] = io.spi(pins["spi"], pins["sck"], pins["mosi"], pins["miso"])
         return cls(buses[key], io.pin_out(pins["cs"], 1), params)
     if driver in ("ntc", "current_loop"):
-        return cls(io.adc(pins["adc"]), params)
+        return cls(io.adc(pins["adc"]), params, section["adc_mv"])
     if driver == "pulse":
-        return cls(io.pin_in(pins["pulse"], True), io.ticks_us, params)
+        return cls(io.pin_in(pins["pulse"], section["pull_up"]), io.ticks_us, params,
+                   hard_irq=section["hard_irq"])
     if driver == "pulse_pcnt":
-        return cls(io.flow_pcnt(pins["pulse"], params), params)
-    if driver == "s0":
-        return cls(io.pin_in(pins["pulse"], True), io.ticks_us, params,
+        return cls(io.flow_pcnt(pins["pulse"], params, section["pcnt_unit"]), params)
+    if driver == "s0_pcnt":
+        return cls(io.flow_pcnt(pins["pulse"], params, section["pcnt_unit"]), params,
                    noise_bit=alarms.METER_FAULT)
+    if driver == "s0":
+        return cls(io.pin_in(pins["pulse"], section["pull_up"]), io.ticks_us, params,
+                   noise_bit=alarms.METER_FAULT, hard_irq=section["hard_irq"])
     if driver == "analog":
         out = pins["out"]
+        run = pins.get("run")
+        run = None if run is None else io.pin_out(run, 0)
         if params["kind"] == "dac":
-            return cls(io.dac(out), params)
-        return cls(io.pwm(out, params["pwm_freq_hz"]), params)
+            return cls(io.dac(out), params, run)
+        return cls(io.pwm(out, params["pwm_freq_hz"]), params, run)
     if driver == "valve_3point":
         off = 0 if params["active"] == "high" else 1
         return cls(io.pin_out(pins["open"], off), io.pin_out(pins["close"], off), params)
     # vfd
     de = pins.get("de")
     return cls(io.uart(pins["uart"], pins["tx"], pins["rx"]), params,
-               de=None if de is None else io.pin_out(de, 0))
+               de=None if de is None else io.pin_out(de, 0),
+               sleep_us=getattr(io, "sleep_us", None))
+
+
+def _pins_text(pins) -> str:
+    return ", ".join("%s %s" % (role, pins[role]) for role in sorted(pins))
 
 
 def build_drivers(plan, io) -> dict:
     """section name -> driver for the sections a hw.plan() configures. Drivers
-    check their cross-field limits here (ConfigError naming the section)."""
+    check their cross-field limits here (ConfigError naming the section); any
+    other error of a build (machine refusing a pin or an argument: TypeError,
+    ValueError, OSError) is a ConfigError naming the section too."""
     out = {}
     buses = {}
     for name in plan["sections"]:
@@ -138,6 +179,12 @@ def build_drivers(plan, io) -> dict:
         except ConfigError as exc:
             where = ".params." if exc.key in section["params"] else "."
             raise ConfigError(name + where + exc.key, str(exc)[len(exc.key) + 2:])
+        except MemoryError:
+            raise  # not the wiring's fault: the boot's own handling applies
+        except Exception as exc:
+            raise ConfigError(name, "%s driver on %s: %s: %s"
+                              % (section["driver"], _pins_text(section["pins"]),
+                                 type(exc).__name__, exc))
     return out
 
 

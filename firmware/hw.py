@@ -29,7 +29,8 @@ DRIVERS = {
         "current_loop": ("drivers.current_loop", "CurrentLoop", (("adc", "adc", True),)),
     },
     "actuator": {
-        "analog": ("drivers.analog_out", "AnalogOut", (("out", "analog", True),)),
+        "analog": ("drivers.analog_out", "AnalogOut", (("out", "analog", True),
+                                                        ("run", "out", False))),
         "valve_3point": ("drivers.valve_3point", "Valve3Point",
                          (("open", "out", True), ("close", "out", True))),
         "vfd": ("drivers.vfd", "Vfd", (("uart", "uart", True), ("tx", "uart_tx", True),
@@ -39,19 +40,33 @@ DRIVERS = {
 # Metering (measured COP_s): the loop's outlet temperature and S0 energy
 # meters on the unit and the pump. They do not take part in control.
 DRIVERS["t_out"] = DRIVERS["temperature"]
-_S0 = {"s0": ("drivers.s0_meter", "S0Meter", (("pulse", "in", True),))}
+_S0 = {"s0": ("drivers.s0_meter", "S0Meter", (("pulse", "in", True),)),
+       "s0_pcnt": ("drivers.s0_pcnt", "S0MeterPcnt", (("pulse", "in", True),))}
 DRIVERS["unit_power"] = _S0
 DRIVERS["pump_power"] = _S0
 SECTIONS = ("temperature", "flow", "actuator", "t_out", "unit_power", "pump_power")
 INPUTS = ("unit_running", "unit_heating")
-_TOP_KEYS = ("profile",) + SECTIONS + ("inputs", "watchdog_s")
+_TOP_KEYS = ("profile",) + SECTIONS + ("inputs", "watchdog_s", "external_pull_ups")
 # bus kind -> profile key; bus pin kind -> (bus role, name in the profile's pin lists)
 _BUSES = {"uart": "uarts", "spi": "spis"}
 _BUS_PINS = {"uart_tx": ("uart", "tx"), "uart_rx": ("uart", "rx"), "spi_sck": ("spi", "sck"),
              "spi_mosi": ("spi", "mosi"), "spi_miso": ("spi", "miso")}
 _OUTPUT_KINDS = ("out", "io", "uart_tx", "spi_sck", "spi_mosi")
 # Drivers that need a peripheral only some boards have (profile "features").
-_NEEDS = {"pulse_pcnt": "pcnt"}
+_NEEDS = {"pulse_pcnt": "pcnt", "s0_pcnt": "pcnt"}
+# Drivers that time pulses in a pin interrupt handler: they need hard IRQs
+# (the handler runs at the edge). ESP32 pin IRQs are always soft (scheduled,
+# a queue of 8 shared by everything: late, and lost when it overflows), so
+# there the PCNT variant counts in hardware (docs/drivers.md).
+_HARD_IRQ = {"pulse": "pulse_pcnt", "s0": "s0_pcnt"}
+# Driver roles whose wiring relies on a pull-up at the pin (open collector,
+# S0, reed contact). The unit contacts in "inputs" need one too.
+_PULLED_UP = ("pulse", "pulse_pcnt", "s0", "s0_pcnt")
+# Driver roles whose line idles high from power-up (the converter's /CS):
+# allowed on a strapping pin that must be high at reset, no other role is.
+_IDLE_HIGH = ("max31865.cs",)
+# ADC drivers get the port's linear window (profile "adc_linear_mv").
+_ADC_DRIVERS = ("ntc", "current_loop")
 
 
 def load_json(path: str, what: str):
@@ -126,7 +141,20 @@ def check_pin(key: str, pin, kind: str, profile: dict, extra=None):
                                     ", ".join(str(p) for p in pins)), profile)
 
 
-def _section(name: str, spec, profile: dict, used: dict) -> dict:
+def _check_wiring(key: str, pin: int, who: str, pulled_up: bool, profile: dict, ext):
+    """Strapping pins and input-only pins (boards/*.json "strapping", "input_only").
+    who: "driver.role" or "inputs"; pulled_up: the role needs a pull-up at the pin."""
+    strap = profile["strapping"].get(str(pin))
+    if strap is not None and not (strap[0] == "high" and who in _IDLE_HIGH):
+        raise _pin_error(key, pin, "is a strapping pin (%s); pick another pin"
+                         % strap[1], profile)
+    if pulled_up and pin in profile["input_only"] and pin not in ext:
+        raise _pin_error(key, pin, "is input-only with no internal pull-up: the input "
+                         "would float; fit a pull-up to 3.3 V and list %d in "
+                         "external_pull_ups, or pick another pin" % pin, profile)
+
+
+def _section(name: str, spec, profile: dict, used: dict, ext=()) -> dict:
     if not isinstance(spec, dict):
         raise ConfigError(name, "expected an object with driver, params, pins")
     driver = spec.get("driver")
@@ -145,9 +173,23 @@ def _section(name: str, spec, profile: dict, used: dict) -> dict:
     if need and need not in profile["features"]:
         raise ConfigError(name + ".driver", "%s needs the %s peripheral, which %s does not "
                           "have" % (driver, need.upper(), profile["name"]))
+    if driver in _HARD_IRQ and not profile["hard_irq"]:
+        raise ConfigError(name + ".driver", "%s times pulses in pin interrupts, which are "
+                          "soft on %s (late, and lost when the queue overflows): use %s"
+                          % (driver, profile["name"], _HARD_IRQ[driver]))
     module_name, class_name, roles = drivers[driver]
     module = __import__(module_name, None, None, [class_name])
-    params = validate_params(module.PARAMS, spec.get("params", {}), name + ".params")
+    given = spec.get("params", {})
+    board = profile.get("params", {}).get(driver)
+    if board and isinstance(given, dict):
+        # The board's own defaults (divider and shunt values that fit its ADC).
+        merged = {}
+        for key in board:
+            merged[key] = board[key]
+        for key in given:
+            merged[key] = given[key]
+        given = merged
+    params = validate_params(module.PARAMS, given, name + ".params")
     given = spec.get("pins", {})
     if not isinstance(given, dict):
         raise ConfigError(name + ".pins", "expected an object of role: GPIO")
@@ -173,6 +215,8 @@ def _section(name: str, spec, profile: dict, used: dict) -> dict:
         else:
             extra = None
         check_pin(key, pin, kind, profile, extra)
+        if kind not in _BUSES:
+            _check_wiring(key, pin, "%s.%s" % (driver, role), driver in _PULLED_UP, profile, ext)
         if kind in _BUSES:
             pins[role] = pin
             continue
@@ -191,6 +235,12 @@ def _section(name: str, spec, profile: dict, used: dict) -> dict:
         pins[role] = pin
     out = {"driver": driver, "module": module_name, "cls": class_name, "params": params,
            "pins": pins}
+    if driver in _PULLED_UP:
+        out["pull_up"] = pins["pulse"] not in ext  # False: the wiring has its own
+    if driver in _HARD_IRQ:
+        out["hard_irq"] = True
+    if driver in _ADC_DRIVERS:
+        out["adc_mv"] = profile["adc_linear_mv"]
     if "rom" in spec:
         rom = spec["rom"]
         if not isinstance(rom, str):
@@ -210,10 +260,23 @@ def plan(config, profile: dict) -> dict:
     if config.get("profile", profile["name"]) != profile["name"]:
         raise ConfigError("profile", "hw config is for %r but this board is %r"
                           % (config["profile"], profile["name"]))
+    ext = config.get("external_pull_ups", [])
+    if not isinstance(ext, list) or [p for p in ext if isinstance(p, bool)
+                                     or not isinstance(p, int)]:
+        raise ConfigError("external_pull_ups", "expected a list of GPIO numbers")
     used = {}
     out = {"profile": profile["name"], "sections": SECTIONS, "inputs": {}, "active_low": True}
+    units = 0
     for name in SECTIONS:
-        out[name] = _section(name, config[name], profile, used) if name in config else None
+        section = _section(name, config[name], profile, used, ext) if name in config else None
+        if section is not None and section["driver"] in _NEEDS:
+            # One PCNT unit per counting section, in section order.
+            if units >= profile["pcnt_units"]:
+                raise ConfigError(name + ".driver", "%s has only %d PCNT units"
+                                  % (profile["name"], profile["pcnt_units"]))
+            section["pcnt_unit"] = units
+            units += 1
+        out[name] = section
     inputs = config.get("inputs", {})
     if not isinstance(inputs, dict):
         raise ConfigError("inputs", "expected an object")
@@ -231,6 +294,7 @@ def plan(config, profile: dict) -> dict:
         if value is False:
             continue
         check_pin("inputs." + key, pin, "in", profile)
+        _check_wiring("inputs." + key, pin, "inputs", True, profile, ext)
         if pin in used:
             raise ConfigError("inputs." + key, "GPIO %d is already %s" % (pin, used[pin][0]))
         used[pin] = ("inputs." + key, False)

@@ -5,11 +5,10 @@ import machine
 
 from drivers.pulse_flow_esp32 import pcnt_kwargs
 
-PCNT_UNIT_FLOW = 0  # the flow meter's pulse-counter unit
 
-
-def flow_pcnt(pin: int, params: dict):
-    """The esp32.PCNT unit counting the flow meter's pulses on `pin` (pull-up on,
-    for an open-collector output)."""
-    return esp32.PCNT(PCNT_UNIT_FLOW,
+def flow_pcnt(pin: int, params: dict, unit: int = 0):
+    """esp32.PCNT unit `unit` (hw.plan gives each counting section its own)
+    counting a meter's pulses on `pin` (pull-up on, for an open-collector or S0
+    output; on an input-only pin the wiring's own pull-up does it)."""
+    return esp32.PCNT(unit,
                       **pcnt_kwargs(params, machine.Pin(pin, machine.Pin.IN, machine.Pin.PULL_UP)))

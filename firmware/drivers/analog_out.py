@@ -40,10 +40,17 @@ _REACH_SLACK = 0.02
 
 
 class AnalogOut:
-    """`out` is a machine.PWM (kind "pwm") or machine.DAC (kind "dac")."""
+    """`out` is a machine.PWM (kind "pwm") or machine.DAC (kind "dac"); `run_pin`
+    an optional output Pin for the pump's run relay (high: energised while
+    `run`; a 0-10 V speed input alone does not start a drive)."""
 
-    def __init__(self, out, params: dict):
+    def __init__(self, out, params: dict, run_pin=None):
         self._out = out
+        self._run_pin = run_pin
+        self._run_on = -1  # level written to run_pin; -1: none yet
+        if run_pin is not None:
+            run_pin.value(0)
+            self._run_on = 0
         self._pwm = params["kind"] == "pwm"
         full = _PWM_FULL if self._pwm else _DAC_FULL
         self.full_code = full
@@ -84,6 +91,13 @@ class AnalogOut:
         self._stop = params["stop_pct"]
         self._wish = 0.0
         self._run = False
+        # poll() runs every slice and must not allocate (floats are boxed in
+        # MicroPython): the codes and clamped percentages it writes are worked
+        # out here and in apply(), once per change.
+        self._stop_pct = self._clamp(self._stop)
+        self._stop_code = self.code_for_pct(self._stop_pct)
+        self._wish_pct = 0.0
+        self._wish_code = self.code_for_pct(0.0)
         self._raw = -1  # commissioning override code, -1 when off
         self.code = -1  # last code written
         self.fault = 0  # no feedback, nothing to detect (see the module comment)
@@ -94,6 +108,14 @@ class AnalogOut:
         # zero level, and the actuator must see the stop level until the first
         # poll, not whatever the pin did during boot.
         self._write(self.code_for_pct(self._stop))
+
+    @staticmethod
+    def _clamp(pct: float) -> float:
+        if pct < 0.0:
+            return 0.0
+        if pct > 100.0:
+            return 100.0
+        return pct
 
     # ---- conversions (pure; also used by tests and the console) ---------
     def volts_for_pct(self, pct: float) -> float:
@@ -130,9 +152,23 @@ class AnalogOut:
     def apply(self, output_pct: float, run: bool):
         # A nan/inf command is a bug upstream; holding the last wish keeps the
         # output defined (the controller's own safe state also holds).
-        if is_finite(output_pct):
+        if is_finite(output_pct) and output_pct != self._wish:
             self._wish = output_pct
+            self._wish_pct = self._clamp(output_pct)
+            self._wish_code = self.code_for_pct(self._wish_pct)
         self._run = run
+
+    def safe(self):
+        """Fail-safe: the output to 0 V at once (code 0: the op-amp stage makes
+        0 V from 0 V at the pin), the commissioning override off, run off."""
+        self._raw = -1
+        self._run = False
+        self._write(0)
+        if self._run_pin is not None:
+            self._run_pin.value(0)
+            self._run_on = 0
+        pct = self.pct_for_volts(self.volts_for_code(0))
+        self.position_pct = self._clamp(pct)
 
     def set_raw(self, code: int):
         """Commissioning: hold a raw code (measure the output with a meter);
@@ -145,16 +181,21 @@ class AnalogOut:
         self.position_pct = 0.0 if pct < 0.0 else (100.0 if pct > 100.0 else pct)
 
     def poll(self, now_ms: int):
+        pin = self._run_pin
+        if pin is not None:
+            on = 1 if self._run else 0
+            if on != self._run_on:
+                pin.value(on)
+                self._run_on = on
         if self._raw >= 0:
             self._write(self._raw)
             return
-        pct = self._wish if self._run else self._stop
-        if pct < 0.0:
-            pct = 0.0
-        elif pct > 100.0:
-            pct = 100.0
-        self.position_pct = pct
-        self._write(self.code_for_pct(pct))
+        if self._run:
+            self.position_pct = self._wish_pct
+            self._write(self._wish_code)
+        else:
+            self.position_pct = self._stop_pct
+            self._write(self._stop_code)
 
     def _write(self, code: int):
         if code == self.code:

@@ -39,9 +39,12 @@ _CODE_MAX = 65535
 
 class CurrentLoop:
     """Engineering value from a 4-20 mA loop: value (None when faulted), fault,
-    ma (loop current), raw_code (last ADC code, for calibration)."""
+    ma (loop current), raw_code (last ADC code, for calibration).
 
-    def __init__(self, adc, params: dict):
+    window_mv: the port's linear ADC window [low, high] in mV of a 3.3 V full
+    scale (board profile "adc_linear_mv"); 3.6..21 mA must fall inside it."""
+
+    def __init__(self, adc, params: dict, window_mv=None):
         self._adc = adc
         low = params["range_low"]
         high = params["range_high"]
@@ -70,6 +73,16 @@ class CurrentLoop:
             raise ConfigError("adc_cal_20ma_code" if self._cal else "shunt_ohm",
                               "full scale reads %.2f mA: a short (> 21 mA) would go unseen; "
                               "lower the shunt or raise vref_v" % self.ma_of(_CODE_MAX))
+        if window_mv is not None:
+            # NE43's fault bands must be measurable too: 3.6 mA and 21 mA both
+            # inside the port's linear ADC window (a 3.3 V full scale).
+            mv_lo = self.code_low * 3300.0 / _CODE_MAX
+            mv_hi = (self.code_high + 1) * 3300.0 / _CODE_MAX
+            if mv_lo < window_mv[0] or mv_hi > window_mv[1]:
+                raise ConfigError("adc_cal_20ma_code" if self._cal else "shunt_ohm",
+                                  "3.6..21 mA gives %.0f..%.0f mV at the ADC, outside its linear "
+                                  "window %d..%d mV (docs/wiring.md)"
+                                  % (mv_lo, mv_hi, window_mv[0], window_mv[1]))
         if params["overrange"] == "clamp":
             self._ma_min = 4.0
             self._ma_max = 20.0

@@ -36,7 +36,10 @@ BAD_REPLY = const(7)
 
 MAX_READ = const(125)  # application protocol spec limit for function 03
 MAX_WRITE = const(16)  # our cap for function 16 (the spec allows 123): keeps the tx buffer small
-_RX_SIZE = const(5 + 2 * MAX_READ)
+# Room for a few stray bytes before the reply: the transceiver can make one
+# when DE releases (the bus floats until the bias takes it back).
+_JUNK = const(4)
+_RX_SIZE = const(5 + 2 * MAX_READ + _JUNK)
 _TX_SIZE = const(9 + 2 * MAX_WRITE)
 _SCRATCH = const(32)
 # A flooded line must not keep one poll reading forever.
@@ -87,7 +90,8 @@ class ModbusMaster:
         high for the request and low once the last stop bit has left, so the
         transceiver listens for the reply.
     sleep_us: optional callable, used to wait out the frame when the UART has
-        no flush().
+        no flush(), and after flush() for the last character where the UART
+        cannot say it has left the shift register (no txdone()).
     """
 
     def __init__(self, uart, de=None, baud: int = 19200, bits_per_char: int = 11,
@@ -102,6 +106,10 @@ class ModbusMaster:
         self._uart = uart
         self._de = de
         self._flush = flush
+        # UART.txdone(): True once the last stop bit has left (both ports at
+        # v1.27). RP2's flush() waits for the shift register only from v1.24,
+        # so DE is released on txdone(), or one character time after flush().
+        self._txdone = getattr(uart, "txdone", None)
         self._sleep_us = sleep_us
         self._timeout_ms = timeout_ms
         self._retries = retries
@@ -268,12 +276,7 @@ class ModbusMaster:
             # The one wait in this driver: the frame must leave the shift
             # register before the transceiver is turned around (8 bytes at
             # 19200 baud: 4.6 ms). See docs: RS-485 direction control.
-            flush = self._flush
-            sleep_us = self._sleep_us
-            if flush is not None:
-                flush()
-            elif sleep_us is not None:
-                sleep_us(self._tx_len * self._char_us)
+            self._wait_sent()
             de.value(0)
         self._attempts += 1
         self.frames_sent += 1
@@ -281,6 +284,50 @@ class ModbusMaster:
         self._overflow = False
         self._deadline = ticks_add(now_ms, self._wait_ms)
         self._state = WAITING
+
+    def _wait_sent(self):
+        flush = self._flush
+        sleep_us = self._sleep_us
+        if flush is None:
+            if sleep_us is not None:
+                sleep_us(self._tx_len * self._char_us)
+            return
+        flush()
+        txdone = self._txdone
+        if txdone is not None:
+            # At most the last character is still shifting out; a UART that
+            # never reports done must not hang the loop (a few ms at most).
+            for _ in range(200):
+                if txdone():
+                    return
+                if sleep_us is not None:
+                    sleep_us(self._char_us // 8 + 1)
+            return
+        if sleep_us is not None:
+            sleep_us(self._char_us)
+
+    def release(self):
+        """Fail-safe: abandon any transaction and release the bus (DE low)."""
+        self._state = IDLE
+        if self._de is not None:
+            self._de.value(0)
+
+    def send_now(self, slave: int, function: int, address: int, value: int, values=None):
+        """Fail-safe: transmit one request at once and release DE, waiting for
+        no reply (whatever transaction was running is abandoned)."""
+        self._state = IDLE
+        self.start_request(slave, function, address, value, values)
+        de = self._de
+        try:
+            if de is not None:
+                de.value(1)
+            self._uart.write(self._tx_views[self._tx_len])
+            if de is not None:
+                self._wait_sent()
+        finally:
+            self._state = IDLE
+            if de is not None:
+                de.value(0)
 
     def _receive(self, now_ms: int):
         uart = self._uart
@@ -310,10 +357,28 @@ class ModbusMaster:
 
     def _check(self):
         rx = self._rx
-        pos = self._rx_len
-        if rx[0] != self._slave or self._overflow:
+        if self._overflow:
             self._bad()
             return
+        # Skip stray leading bytes (a glitch when DE released, line noise)
+        # up to the first place the expected slave and function start; the
+        # CRC then decides whether that is the reply.
+        pos = self._rx_len
+        skip = 0
+        want = self._function
+        while skip < pos:
+            if rx[skip] == self._slave and (skip + 1 == pos or rx[skip + 1] == want
+                                            or rx[skip + 1] == want | 0x80):
+                break
+            skip += 1
+        if skip:
+            if skip > _JUNK:
+                self._bad()
+                return
+            for i in range(skip, pos):
+                rx[i - skip] = rx[i]
+            pos -= skip
+            self._rx_len = pos
         if pos < 2:
             return
         function = rx[1]

@@ -29,6 +29,8 @@ PARAMS = (
     ("rail_low_frac", "", 0.001, 0.2, 0.01, "mean below this fraction of full scale: fault"),
     ("rail_high_frac", "", 0.8, 0.999, 0.99, "mean above this fraction of full scale: fault"),
     ("offset_c", "degC", -5.0, 5.0, 0.0, "calibration offset added to the reading"),
+    ("t_min_c", "degC", -55.0, 50.0, -10.0, "measuring range low end (checked against the ADC)"),
+    ("t_max_c", "degC", 0.0, 150.0, 70.0, "measuring range high end (checked against the ADC)"),
 )
 
 _FULL = const(65535)
@@ -37,9 +39,13 @@ _T25_K = 298.15
 
 
 class NTC:
-    """value: degC (float) or None; fault: T_OPEN / T_SHORT (0 when healthy)."""
+    """value: degC (float) or None; fault: T_OPEN / T_SHORT (0 when healthy).
 
-    def __init__(self, adc, params: dict):
+    window_mv: the port's linear ADC window [low, high] in mV of a 3.3 V full
+    scale (board profile "adc_linear_mv"); t_min_c..t_max_c must fall inside it.
+    """
+
+    def __init__(self, adc, params: dict, window_mv=None):
         self._adc = adc
         self._low_side = params["divider"] == "ntc_low"
         self._r_fixed = params["r_fixed_ohm"]
@@ -70,6 +76,45 @@ class NTC:
         self.value = None
         self.fault = 0
         self._check_model(low, high)
+        if window_mv is not None:
+            self._check_range(params["t_min_c"], params["t_max_c"], low, high, window_mv)
+
+    def _check_range(self, t_min: float, t_max: float, low: float, high: float, window_mv):
+        # The divider's volts over the measuring range must stay where the ADC
+        # is linear (ESP32 at 11 dB: about 150..2450 mV), freeze protection near
+        # 0 degC included, and inside the rail fault thresholds.
+        if not t_min < t_max:
+            raise ConfigError("t_min_c", "t_min_c %s must be below t_max_c %s" % (t_min, t_max))
+        r_a = self.resistance(low)
+        r_b = self.resistance(high)
+        r_lo, r_hi = (r_a, r_b) if r_a < r_b else (r_b, r_a)
+        # Finite between the thresholds: _check_model has passed.
+        t_cold = self.temperature(r_hi)
+        t_hot = self.temperature(r_lo)
+        fracs = []
+        for t in (t_min, t_max):
+            if t_cold is None or t_hot is None or not t_cold <= t <= t_hot:
+                raise ConfigError("r_fixed_ohm", "%s degC lies beyond the rail fault thresholds "
+                                  "with r_fixed_ohm %s" % (t, self._r_fixed))
+            a, b = r_lo, r_hi  # temperature falls with resistance: bisect
+            for _ in range(60):
+                mid = (a * b) ** 0.5
+                t_mid = self.temperature(mid)
+                if t_mid is not None and t_mid > t:
+                    a = mid
+                else:
+                    b = mid
+            r = (a * b) ** 0.5
+            fracs.append(r / (r + self._r_fixed) if self._low_side else
+                         self._r_fixed / (r + self._r_fixed))
+        mv_a = fracs[0] * 3300.0
+        mv_b = fracs[1] * 3300.0
+        v_lo, v_hi = (mv_a, mv_b) if mv_a < mv_b else (mv_b, mv_a)
+        if v_lo < window_mv[0] or v_hi > window_mv[1]:
+            raise ConfigError("r_fixed_ohm", "%s..%s degC gives %.0f..%.0f mV at the ADC, outside "
+                              "its linear window %d..%d mV: change r_fixed_ohm or the range "
+                              "(docs/wiring.md)" % (t_min, t_max, v_lo, v_hi, window_mv[0],
+                                                    window_mv[1]))
 
     def _check_model(self, low: float, high: float):
         # The model must give a finite temperature, falling with resistance,

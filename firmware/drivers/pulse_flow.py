@@ -45,7 +45,14 @@ class PulseRate:
     """
 
     def __init__(self, pin, ticks_us, scale: float, glitch_us: int, min_us: int,
-                 timeout_us: int, window_ms: int, crossover: int, trigger, noise_bit: int):
+                 timeout_us: int, window_ms: int, crossover: int, trigger, noise_bit: int,
+                 hard_irq: bool = True):
+        if not hard_irq:
+            # A soft (scheduled) handler runs late by any blocking call, so its
+            # timestamps and glitch test are wrong, and a full schedule queue
+            # drops it: pulses are lost. Count in hardware instead (the PCNT).
+            raise ConfigError("driver", "needs hard pin interrupts, which this port does not "
+                              "have: use the PCNT counting driver")
         self._pin = pin
         self._ticks_us = ticks_us
         self._scale = scale
@@ -221,10 +228,11 @@ class PulseFlow(PulseRate):
 
     pin: a machine.Pin set as input (with its pull-up if open collector);
     ticks_us: time.ticks_us (the IRQ timestamp source); params: validated
-    against PARAMS; trigger: the Pin.IRQ_* value to use instead of `edge`.
+    against PARAMS; trigger: the Pin.IRQ_* value to use instead of `edge`;
+    hard_irq: the port has hard pin IRQs (board profile; False: ConfigError).
     """
 
-    def __init__(self, pin, ticks_us, params: dict, trigger=None):
+    def __init__(self, pin, ticks_us, params: dict, trigger=None, hard_irq: bool = True):
         scale = _M3H_PER_LPUS / params["k_factor_ppl"]  # m3/h * us per pulse
         # Intervals shorter than the period at max_flow_m3h are noise.
         min_us = int(scale / params["max_flow_m3h"])
@@ -239,4 +247,4 @@ class PulseFlow(PulseRate):
             trigger = pin_trigger(pin, params["edge"])
         super().__init__(pin, ticks_us, scale, glitch_us, min_us,
                          int(params["zero_flow_timeout_s"] * 1000000), params["window_ms"],
-                         params["crossover_pulses"], trigger, alarms.FLOW_PULSE_NOISE)
+                         params["crossover_pulses"], trigger, alarms.FLOW_PULSE_NOISE, hard_irq)

@@ -83,26 +83,27 @@ def pcnt_kwargs(params: dict, pin) -> dict:
     }
 
 
-class PulseFlowPcnt:
-    """Flow in m3/h from a pulse-output meter on an esp32.PCNT unit.
+class PcntRate:
+    """A rate from pulses counted by an esp32.PCNT unit; `value` = scale x pulses
+    per ms. The measuring core of PulseFlowPcnt and drivers.s0_pcnt.
 
     pcnt: an esp32.PCNT built with pcnt_kwargs(params, pin); the constructor
-    starts it. params: validated against PARAMS.
+    starts it. rate: the most pulses per ms that are not noise (max_key names
+    the parameter it comes from); params: glitch_us, window_ms, crossover_pulses.
     """
 
-    def __init__(self, pcnt, params: dict):
+    def __init__(self, pcnt, params: dict, scale: float, rate: float, max_key: str,
+                 timeout_s: float, noise_bit: int):
         cls = type(pcnt)
         if getattr(cls, "INCREMENT", _INCREMENT) != _INCREMENT or \
                 getattr(cls, "IGNORE", _IGNORE) != _IGNORE:
             raise ConfigError("edge", "esp32.PCNT edge constants differ from pcnt_kwargs()")
-        k = params["k_factor_ppl"]
-        self._scale = 3600.0 / k  # m3/h for one pulse per ms
-        rate = params["max_flow_m3h"] * k / 3600.0  # pulses per ms at max_flow_m3h
+        self._scale = scale
         # Within this gap even noise at twice max_flow_m3h cannot turn the
         # counter once; after it a step cannot be told from a step plus turns.
         gap = (_COUNT_PERIOD // 2) / rate
         if gap < _MIN_GAP_MS:
-            raise ConfigError("max_flow_m3h", "implies %d pulses/s; at most %d pulses/s, so "
+            raise ConfigError(max_key, "implies %d pulses/s; at most %d pulses/s, so "
                               "that the PCNT cannot wrap between two polls"
                               % (int(rate * 1000.0), _COUNT_PERIOD // 2 * 1000 // _MIN_GAP_MS))
         self._gap_limit_ms = int(gap) if gap < _MAX_GAP_MS else _MAX_GAP_MS
@@ -110,9 +111,9 @@ class PulseFlowPcnt:
         period_ns = 1000000.0 / rate
         if 2 * ticks * _NS_PER_TICK >= period_ns:
             raise ConfigError("glitch_us", "a %.2f us PCNT filter would reject real pulses "
-                              "below max_flow_m3h (period there %.2f us; its high and low "
+                              "below %s (period there %.2f us; its high and low "
                               "phases must both outlast the filter)"
-                              % (ticks * _NS_PER_TICK / 1000.0, period_ns / 1000.0))
+                              % (ticks * _NS_PER_TICK / 1000.0, max_key, period_ns / 1000.0))
         self.filter_ticks = ticks
         # Max rate as a fixed-point small int, rounded up: noise is n - 1 >
         # (rate_q * span) >> shift, with no float in poll().
@@ -123,10 +124,12 @@ class PulseFlowPcnt:
         rate_q = int(scaled)
         self._rate_q = rate_q + 1 if scaled > rate_q else rate_q
         self._shift = shift
-        self._timeout_ms = int(params["zero_flow_timeout_s"] * 1000.0 + 0.5)
+        self._timeout_ms = int(timeout_s * 1000.0 + 0.5)
         self._window_ms = params["window_ms"]
+        if self._window_ms > _SPAN_CAP // 2:
+            raise ConfigError("window_ms", "at most %d ms with a pulse counter" % (_SPAN_CAP // 2))
         self._crossover = params["crossover_pulses"]
-        self._noise_bit = alarms.FLOW_PULSE_NOISE
+        self._noise_bit = noise_bit
 
         self._pcnt = pcnt
         self._raw = 0  # last counter reading
@@ -252,8 +255,9 @@ class PulseFlowPcnt:
 
     @property
     def value(self):
-        """Flow in m3/h; 0.0 after the zero-flow timeout; None while faulted or
-        while no clean measurement is known (after noise or a late poll)."""
+        """The rate (PulseFlowPcnt: m3/h); 0.0 after the zero-rate timeout; None
+        while faulted or while no clean measurement is known (after noise or a
+        late poll)."""
         if self.fault:
             return None
         if self._stopped:
@@ -270,3 +274,18 @@ class PulseFlowPcnt:
             if elapsed * n > span:
                 return self._scale / elapsed
         return n * self._scale / span
+
+
+class PulseFlowPcnt(PcntRate):
+    """Flow in m3/h from a pulse-output meter on an esp32.PCNT unit.
+
+    pcnt: an esp32.PCNT built with pcnt_kwargs(params, pin); the constructor
+    starts it. params: validated against PARAMS.
+    """
+
+    def __init__(self, pcnt, params: dict):
+        k = params["k_factor_ppl"]
+        # m3/h for one pulse per ms; pulses per ms at max_flow_m3h.
+        PcntRate.__init__(self, pcnt, params, 3600.0 / k, params["max_flow_m3h"] * k / 3600.0,
+                          "max_flow_m3h", params["zero_flow_timeout_s"],
+                          alarms.FLOW_PULSE_NOISE)

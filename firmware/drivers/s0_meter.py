@@ -33,7 +33,7 @@ class S0Meter(PulseRate):
     """
 
     def __init__(self, pin, ticks_us, params: dict, trigger=None,
-                 noise_bit: int = alarms.FLOW_PULSE_NOISE):
+                 noise_bit: int = alarms.FLOW_PULSE_NOISE, hard_irq: bool = True):
         ppk = params["pulses_per_kwh"]
         scale = _W_PER_KWH_PER_US / ppk
         min_us = int(scale / params["max_power_w"])
@@ -48,7 +48,7 @@ class S0Meter(PulseRate):
         self._n_seen = 0
         super().__init__(pin, ticks_us, scale, glitch_us, min_us,
                          int(params["zero_power_timeout_s"] * 1000000), params["window_ms"],
-                         params["crossover_pulses"], trigger, noise_bit)
+                         params["crossover_pulses"], trigger, noise_bit, hard_irq)
 
     def poll(self, now_ms: int):
         PulseRate.poll(self, now_ms)

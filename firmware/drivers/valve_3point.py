@@ -80,6 +80,20 @@ class Valve3Point:
             self._wish = output_pct
         self._run = run
 
+    def safe(self):
+        """Fail-safe: both relays off at once. The motor stopped somewhere the
+        model does not know exactly, so the next start resyncs at an end stop."""
+        off = 1 - self._on
+        self._open.value(off)
+        self._close.value(off)
+        self.direction = 0
+        self._phase = _IDLE
+        self._run = False
+        self._started = False  # a later poll starts over: both off, the reverse pause
+        self._synced = False
+        self.position_pct = None
+        self.fault = alarms.VALVE_UNSYNCED
+
     @property
     def target_pct(self) -> float:
         t = self._wish if self._run else self._stop

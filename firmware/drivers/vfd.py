@@ -151,6 +151,23 @@ class Vfd:
         self._want_ref = int(pct * self._ref_full / 100.0 + 0.5)
         self._run = bool(run)
 
+    def safe(self):
+        """Fail-safe: send the stop word with a zero reference at once (no reply
+        awaited: the loop is going away) and leave RS-485 DE low, whatever
+        transaction was running."""
+        self._run = False
+        self._want_ref = 0
+        w = self._wvals
+        if self._cw_first:
+            w[0] = self._cw_stop
+            w[1] = 0
+        else:
+            w[0] = 0
+            w[1] = self._cw_stop
+        self._job = _J_NONE
+        self._wr_valid = False
+        self.master.send_now(self._addr, mb.WRITE_MULTIPLE, self._ctrl, 2, w)
+
     def reset(self):
         """Ask for one trip reset (the control word's reset edge). Never
         automatic: whether a tripped pump may restart is the supervisor's call."""

@@ -308,7 +308,7 @@ def test_the_esp32_pulse_counter_flow_driver_through_the_hal():
     clock = Clock()
 
     class PcntIO(FakeIO):
-        def flow_pcnt(self, pin, params):
+        def flow_pcnt(self, pin, params, unit=0):
             from drivers.pulse_flow_esp32 import pcnt_kwargs
 
             self.pcnt = PCNT(0, **pcnt_kwargs(params, Pin(pin)))

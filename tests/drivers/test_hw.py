@@ -18,7 +18,7 @@ def test_both_profiles_ship_and_their_default_wiring_is_valid():
     for name in PROFILES:
         plan = hw.plan(profile(name)["default_hw"], profile(name))
         assert plan["temperature"]["driver"] == "ds18b20"
-        assert plan["flow"]["driver"] == "pulse"
+        assert plan["flow"]["driver"] == ("pulse_pcnt" if name.startswith("esp32") else "pulse")
         assert plan["actuator"]["driver"] == "analog"
         pins = [p for s in ("temperature", "flow", "actuator") for p in plan[s]["pins"].values()]
         assert len(pins) == len(set(pins))
