@@ -1,12 +1,11 @@
 # The serial console, protocol v1 (docs/protocol.md). Bytes are fed in by the
 # board loop a few at a time (never blocking a tick); a complete line is
 # parsed and answered with exactly one response line. Formatting happens only
-# when a line is actually sent.
-import json
+# when a line is actually sent. Commands used now and then live in
+# console_extra.py, imported for one request and dropped again.
+import sys
 
-from core import alarms, presets
 from core import config as config_mod
-from core.coeffs import season_to_dict
 from core.compat import as_number, const
 from core.controller import STATE_NAMES
 
@@ -17,9 +16,6 @@ _FEED_NONE = const(0)
 _FEED_LINE = const(1)
 _FEED_TOOLONG = const(2)
 _FEED_INTERRUPT = const(3)
-
-_COEFF_KEYS = ("a0", "a1", "a2", "a3", "b0", "b1", "b2", "b3", "c", "t_lo", "t_hi", "t_ref",
-               "p_lo", "p_hi")
 
 
 class ConsoleError(Exception):
@@ -154,11 +150,13 @@ class Console:
     # ---- commands -------------------------------------------------------
     def dispatch(self, cmd: str, args) -> str:
         handler = _COMMANDS.get(cmd)
-        if handler is None:
+        if handler is None and cmd not in _EXTRA:
             raise ConsoleError("E_UNKNOWN", "unknown command %r; try hello, status, list" % cmd)
         writes = cmd in _WRITES
         if writes and self.locked:
             raise ConsoleError("E_LOCKED", "console is locked; unlock PIN first")
+        if handler is None:
+            return _extra(cmd, self, args)
         return handler(self, args)
 
     def _need(self, args, n, usage):
@@ -172,20 +170,6 @@ class Console:
 
     def cmd_status(self, args):
         return self.status_words()
-
-    def cmd_mem(self, args):
-        # Reports what the serve loop measured: collecting here would run the
-        # collector inside a deep frame (docs/micropython-host.md).
-        import gc
-
-        h = self.app.heap
-        free = alloc = -1  # CPython (console tests) has no heap figures
-        if hasattr(gc, "mem_free"):
-            free = gc.mem_free()
-            alloc = gc.mem_alloc()
-        return "free=%d alloc=%d collections=%d gc_max_us=%d live_first=%d live_last=%d " \
-               "live_max=%d" % (free, alloc, h.collections, h.max_pause_us, h.live_first,
-                                h.live_last, h.live_max)
 
     def status_words(self) -> str:
         app = self.app
@@ -205,24 +189,6 @@ class Console:
             fmt(cmd.flow_sp_pct), fmt(cmd.p_opt_pct), fmt(cmd.output_pct), fmt(cmd.pump_run),
             fmt(cop), "none" if meter is None else fmt(meter), cmd.alarms, cmd.ticks,
             app.overruns())
-
-    def cmd_list(self, args):
-        prefix = args[0] if args else ""
-        names = [s[0] for s in config_mod.PARAMS if s[0].startswith(prefix)]
-        self._extra = ["!param " + self._describe(name) + "\n" for name in names]
-        return "n=%d" % len(names)
-
-    def _describe(self, name):
-        _, unit, _, _, _, _ = config_mod.spec(name)
-        value = self.app.controller.config["params"][name]
-        if isinstance(unit, tuple):
-            return "%s=%s unit=enum range=%s" % (name, value, "|".join(unit))
-        allowed = config_mod.allowed(name).split(" ")[0]
-        return "%s=%s unit=%s range=%s" % (name, fmt(value), unit or "1", allowed)
-
-    def cmd_param(self, args):
-        self._need(args, 1, "param NAME")
-        return self._describe(args[0])
 
     def cmd_get(self, args):
         self._need(args, 1, "get NAME")
@@ -251,126 +217,6 @@ class Console:
     def cmd_season(self, args):
         self._need(args, 1, "season auto|cooling|heating")
         return self._set("season", args[0])
-
-    def cmd_coeffs(self, args):
-        c = self.app.controller
-        if not args:
-            data = c.config["coeffs"]
-            return "name=%s cooling=%s heating=%s" % (
-                data.get("name", "?"), _season_words(c, "cooling"), _season_words(c, "heating"))
-        if self.locked:
-            raise ConsoleError("E_LOCKED", "console is locked; unlock PIN first")
-        sub = args[0]
-        if sub == "preset":
-            self._need(args, 2, "coeffs preset NAME")
-            try:
-                data = presets.preset(args[1])
-            except KeyError as exc:
-                raise ConsoleError("E_UNKNOWN", str(exc.args[0]))
-            c.load_coeffs(data, merge=False)
-        elif sub == "set":
-            self._need(args, 4, "coeffs set cooling|heating KEY VALUE")
-            season, key = args[1], args[2]
-            if season not in ("cooling", "heating") or key not in _COEFF_KEYS:
-                raise ConsoleError("E_SYNTAX", "coeffs set cooling|heating KEY VALUE; KEY one "
-                                   "of " + ",".join(_COEFF_KEYS))
-            entry = season_to_dict(c.model(1 if season == "cooling" else 2))
-            value = _parse_number(args[3])
-            if key[0] in "ab" and len(key) == 2:
-                vec = list(entry[key[0]])
-                vec[int(key[1])] = value
-                entry[key[0]] = vec
-            else:
-                entry[key] = value
-            name = c.config["coeffs"].get("name", "custom")
-            c.load_coeffs({"name": name + "*", season: entry})
-        elif sub == "load":
-            text = " ".join(args[1:])
-            try:
-                data = json.loads(text)
-            except ValueError:
-                raise ConsoleError("E_SYNTAX", "coeffs load takes one JSON object")
-            c.load_coeffs(data)
-        else:
-            raise ConsoleError("E_SYNTAX", "usage: coeffs [preset NAME | set SEASON KEY VALUE "
-                               "| load JSON]")
-        self.app.config_changed()
-        return "name=%s" % c.config["coeffs"].get("name", "?")
-
-    def cmd_tel(self, args):
-        if args == ["on"]:
-            self.tel_on = True
-        elif args == ["off"]:
-            self.tel_on = False
-        elif len(args) == 2 and args[0] == "period":
-            value = _parse_number(args[1])
-            if not 100 <= value <= 3600000 or value != int(value):
-                raise ConsoleError("E_RANGE", "period %s: allowed 100..3600000 ms" % args[1])
-            self.tel_period_ms = int(value)
-        else:
-            raise ConsoleError("E_SYNTAX", "usage: tel on|off | tel period MS")
-        return "tel=%s period_ms=%d" % ("on" if self.tel_on else "off", self.tel_period_ms)
-
-    def cmd_save(self, args):
-        self.app.save_config()
-        return "saved"
-
-    def cmd_load(self, args):
-        self.app.load_config()
-        return "loaded"
-
-    def cmd_defaults(self, args):
-        self.app.controller.apply_config(config_mod.defaults())
-        self.app.config_changed()
-        return "defaults"
-
-    def cmd_alarms(self, args):
-        app = self.app
-        active = app.controller.cmd.alarms
-        latched = app.latched_alarms
-        words = []
-        for bit, name in alarms.NAMES:
-            if (active | latched) & bit:
-                words.append(alarms.code(bit) + ":" + name)
-        return "active=%x latched=%x names=%s" % (active, latched, ",".join(words) or "-")
-
-    def cmd_ack(self, args):
-        app = self.app
-        # A watchdog reset is reported until someone has seen it.
-        app.controller.sticky_alarms &= ~alarms.WDT_RESET
-        app.latched_alarms &= app.controller.cmd.alarms & ~alarms.WDT_RESET
-        return "latched=%x" % app.latched_alarms
-
-    def cmd_lock(self, args):
-        self._need(args, 1, "lock PIN")
-        self._check_pin(args[0])
-        self.locked = True
-        return "locked"
-
-    def cmd_unlock(self, args):
-        self._need(args, 1, "unlock PIN")
-        self._check_pin(args[0])
-        self.locked = False
-        return "unlocked"
-
-    def _check_pin(self, pin):
-        stored = self.app.pin
-        if not stored:
-            raise ConsoleError("E_VALUE", "no PIN is set; pin set NEW first")
-        if pin != stored:
-            raise ConsoleError("E_VALUE", "wrong PIN")
-
-    def cmd_pin(self, args):
-        if args[:1] == ["set"] and len(args) == 2:
-            if not 4 <= len(args[1]) <= 12 or not _alnum(args[1]):
-                raise ConsoleError("E_VALUE", "a PIN is 4-12 letters or digits")
-            self.app.pin = args[1]
-        elif args == ["clear"]:
-            self.app.pin = ""
-            self.locked = False
-        else:
-            raise ConsoleError("E_SYNTAX", "usage: pin set NEW | pin clear")
-        return "pin=%s" % ("set" if self.app.pin else "none")
 
     def cmd_hil(self, args):
         from hil import LOCKSTEP, MODE_NAMES, OFF, REALTIME, HilError
@@ -420,6 +266,22 @@ class Console:
         self.app.request_reboot()
         return "rebooting"
 
+    # The maintenance flag (safe_out.MAINT_FILE); console tests point it elsewhere.
+    maint_file = "/maint"
+
+    def cmd_maint(self, args):
+        # A hard reset into maintenance (docs/deploy.md): only a hardware reset
+        # stops a running watchdog, and at boot main.py finds the flag, removes
+        # it and stops at the REPL with outputs safe and no watchdog started.
+        self._need(args, 0, "maint")
+        try:
+            with open(self.maint_file, "w") as f:
+                f.write("maint\n")
+        except OSError as exc:
+            raise ConsoleError("E_STORAGE", "cannot write %s: %s" % (self.maint_file, exc))
+        self.app.request_reboot()
+        return "maint"
+
     # ---- telemetry ------------------------------------------------------
     def tick(self, dt_ms: int):
         """Called once per control tick: sends a telemetry line when one is due."""
@@ -438,36 +300,29 @@ def _alnum(text):
     return True
 
 
-def _season_words(c, season):
-    d = season_to_dict(c.model(1 if season == "cooling" else 2))
-    return "%s/%s/%s/%s/%s" % (
-        ",".join(fmt(x) for x in d["a"]), ",".join(fmt(x) for x in d["b"]), fmt(d["c"]),
-        ",".join(fmt(d[k]) for k in ("t_lo", "t_hi", "t_ref")),
-        ",".join(fmt(d[k]) for k in ("p_lo", "p_hi")))
+def _extra(cmd, console, args):
+    """Run a console_extra command; the module goes again afterwards (and only its
+    names stay interned), so a rarely used command costs heap only while it runs."""
+    import console_extra
+
+    try:
+        return getattr(console_extra, "cmd_" + cmd)(console, args)
+    finally:
+        del sys.modules["console_extra"]
 
 
 _COMMANDS = {
     "hello": Console.cmd_hello,
     "status": Console.cmd_status,
-    "mem": Console.cmd_mem,
-    "list": Console.cmd_list,
-    "param": Console.cmd_param,
     "get": Console.cmd_get,
     "set": Console.cmd_set,
-    "coeffs": Console.cmd_coeffs,
     "mode": Console.cmd_mode,
     "out": Console.cmd_out,
     "season": Console.cmd_season,
-    "tel": Console.cmd_tel,
-    "save": Console.cmd_save,
-    "load": Console.cmd_load,
-    "defaults": Console.cmd_defaults,
-    "alarms": Console.cmd_alarms,
-    "ack": Console.cmd_ack,
-    "lock": Console.cmd_lock,
-    "unlock": Console.cmd_unlock,
-    "pin": Console.cmd_pin,
     "reboot": Console.cmd_reboot,
+    "maint": Console.cmd_maint,
     "hil": Console.cmd_hil,
 }
-_WRITES = ("set", "mode", "out", "season", "save", "load", "defaults", "pin", "reboot")
+_EXTRA = ("list", "param", "coeffs", "lock", "unlock", "pin", "mem", "tel", "save", "load",
+          "defaults", "alarms", "ack")
+_WRITES = ("set", "mode", "out", "season", "save", "load", "defaults", "pin", "reboot", "maint")

@@ -28,3 +28,20 @@ def as_number(x):
     if x - x == 0.0:
         return x
     return None
+
+
+def unload(name: str):
+    """Forget a module that was imported for one job (its code and constants are
+    then garbage; only its interned names stay). On MicroPython only: CPython has
+    heap to spare, and tests keep their own references to such modules."""
+    import sys
+
+    if sys.implementation.name != "micropython" or name not in sys.modules:
+        return
+    del sys.modules[name]
+    parent, _, child = name.rpartition(".")
+    if parent and parent in sys.modules:
+        try:
+            delattr(sys.modules[parent], child)
+        except AttributeError:
+            pass

@@ -2,8 +2,7 @@
 # ranges, validated as a whole before anything uses it. A config that fails
 # validation raises ConfigError and the caller keeps the one it had.
 from core import coeffs as _coeffs
-from core import presets as _presets
-from core.compat import is_finite
+from core.compat import is_finite, unload
 
 MODES = ("off", "manual", "auto")
 SEASONS = ("auto", "cooling", "heating")
@@ -11,7 +10,9 @@ ACTUATORS = ("vfd", "valve_linear", "valve_eqp")
 HIL_CHOICES = ("off", "allowed")
 
 # name, unit, low, high, default, help. An enum has a tuple of names as its
-# "unit" and low/high unused; an int parameter has int bounds.
+# "unit" and low/high unused; an int parameter has int bounds. The help is for
+# people: host tools read it here, and the board's build leaves it out
+# (host_tools/fwbuild.py), so keep it a plain string literal.
 PARAMS = (
     ("period_ms", "ms", 50, 60000, 1000, "control tick period"),
     ("mode", MODES, 0, 0, "auto", "off: pump stopped; manual: fixed output; auto: optimise"),
@@ -58,10 +59,6 @@ PARAMS = (
     ("hil_timeout_s", "s", 1, 3600, 5, "real-time HIL: injected values expire after this"),
 )
 
-_SPEC = {}
-for _p in PARAMS:
-    _SPEC[_p[0]] = _p
-
 
 class ConfigError(ValueError):
     """A config value or combination is invalid; `key` names it."""
@@ -74,10 +71,10 @@ class ConfigError(ValueError):
 
 def spec(name: str):
     """(name, unit, low, high, default, help) of a parameter, or raise ConfigError."""
-    entry = _SPEC.get(name)
-    if entry is None:
-        raise ConfigError(name, "unknown parameter")
-    return entry
+    for entry in PARAMS:  # a look-up table would cost heap for every request's microsecond
+        if entry[0] == name:
+            return entry
+    raise ConfigError(name, "unknown parameter")
 
 
 def allowed(name: str) -> str:
@@ -132,8 +129,19 @@ def default_params() -> dict:
     return out
 
 
+def default_coeffs() -> dict:
+    """The default coefficient set. The presets module is loaded for this and
+    dropped again: only the set in use stays in memory."""
+    from core import presets
+
+    try:
+        return presets.preset("default")
+    finally:
+        unload("core.presets")
+
+
 def defaults() -> dict:
-    return {"params": default_params(), "coeffs": _presets.preset("default")}
+    return {"params": default_params(), "coeffs": default_coeffs()}
 
 
 def _check_pair(params, low_key, high_key):
@@ -178,18 +186,44 @@ def validate(config) -> dict:
         raise ConfigError("cop_min", "cop_min must be below cop_max")
     data = config.get("coeffs")
     if data is None:
-        data = _presets.preset("default")
+        data = default_coeffs()
     try:
         models = _coeffs.parse_set(data)
         for season in ("cooling", "heating"):
             if season not in models:
                 raise _coeffs.CoeffError(season, "shape", "the active set needs both seasons")
-        _coeffs.validate_set(models, limits(params), params["cop_min"], params["cop_max"])
+        checks = (limits(params), params["cop_min"], params["cop_max"])
+        if not _checked_before(models, checks):
+            _coeffs.validate_set(models, checks[0], checks[1], checks[2])
+            _CHECKED[0] = models
+            _CHECKED[1] = checks
     except _coeffs.CoeffError as exc:
         err = ConfigError("coeffs", str(exc))
         err.check = exc.check
         raise err
     return {"params": params, "coeffs": data, "models": models}
+
+
+# The last coefficient set that passed validate_set, and the limits it passed
+# under. The checks are a pure function of the two, and the grid behind them
+# allocates about 24 KB of floats on MicroPython: a `set` of any parameter that
+# changes neither (nearly all of them) skips it.
+_CHECKED = [None, None]
+_MODEL_FIELDS = ("a0", "a1", "a2", "a3", "b0", "b1", "b2", "b3", "c", "t_lo", "t_hi", "t_ref",
+                 "p_lo", "p_hi")
+
+
+def _checked_before(models, checks) -> bool:
+    last = _CHECKED[0]
+    if last is None or _CHECKED[1] != checks:
+        return False
+    for season in ("cooling", "heating"):
+        a = last[season]
+        b = models[season]
+        for name in _MODEL_FIELDS:
+            if getattr(a, name) != getattr(b, name):
+                return False
+    return True
 
 
 def merge_coeffs(active: dict, update: dict) -> dict:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from host_tools.errors import CopflowError
 from host_tools.micropython import make_flash, run_micropython
-from host_tools.paths import PROJECT_ROOT, import_firmware
+from host_tools.paths import FIRMWARE_DIR, PROJECT_ROOT, import_firmware
 
 GUEST_BENCH = PROJECT_ROOT / "host_tools" / "guest" / "bench_tick.py"
 GUEST_CONSOLE_BENCH = PROJECT_ROOT / "host_tools" / "guest" / "bench_console.py"
@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--console", action="store_true",
                         help="also measure the console: cost on MicroPython, get round trip "
                              "through a virtual board")
+    parser.add_argument("--memory", action="store_true",
+                        help="only the memory budget: boot peak, live heap and module costs "
+                             "per board profile on a virtual board, as deployed (.mpy)")
 
 
 def bench_micropython(heap: str, batches: int, script: Path = GUEST_BENCH) -> dict:
@@ -128,7 +131,228 @@ def bench_hil(profile: str | None = None) -> dict:
     return out
 
 
+# ---- memory budget (--memory) ---------------------------------------------
+
+MEMORY_PROFILES = ("esp32-devkitc", "pico")
+# The heap the figures are measured at: roomy, so that what the firmware
+# needs is measured rather than where it fails. Figures do not depend on it.
+MEMORY_HEAP = "1M"
+GUEST_MEMORY = PROJECT_ROOT / "host_tools" / "guest" / "bench_memory.py"
+GUEST_MODULES = PROJECT_ROOT / "host_tools" / "guest" / "bench_modules.py"
+GUEST_REQUESTS = PROJECT_ROOT / "host_tools" / "guest" / "bench_requests.py"
+# Console requests made before the steady-state live heap is read.
+STEADY_REQUESTS = ("hello", "status", "get kp", "param kp", "set kp 0.45", "list", "coeffs",
+                   "alarms", "mem", "save", "load", "set kp 0.4", "status")
+
+
+def _module_name(rel: Path) -> str:
+    parts = list(rel.with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _top_level_imports(tree, known: set[str]) -> set[str]:
+    """Firmware modules a module imports when it is imported (not inside functions)."""
+    import ast
+
+    out: set[str] = set()
+    todo = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.If, ast.Try)):
+            for block in ("body", "orelse", "finalbody"):
+                todo.extend(getattr(node, block, []))
+            for handler in getattr(node, "handlers", []):
+                todo.extend(handler.body)
+            continue
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        for name in names:
+            parts = name.split(".")
+            for i in range(1, len(parts) + 1):
+                if ".".join(parts[:i]) in known:
+                    out.add(".".join(parts[:i]))
+    return out
+
+
+def module_order(firmware_dir: Path = FIRMWARE_DIR) -> list[str]:
+    """Every firmware module except main, each after the modules it imports at
+    module level, so that importing them in this order loads one at a time."""
+    import ast
+
+    sources = {}
+    for src in sorted(firmware_dir.rglob("*.py")):
+        if "__pycache__" in src.parts or src.name == "manifest.py":
+            continue
+        name = _module_name(src.relative_to(firmware_dir))
+        if name != "main":
+            sources[name] = src
+    known = set(sources)
+    deps = {name: _top_level_imports(ast.parse(src.read_text()), known) - {name}
+            for name, src in sources.items()}
+    for name in sources:  # a package's __init__ runs before its submodules
+        if "." in name and name.rsplit(".", 1)[0] in known:
+            deps[name].add(name.rsplit(".", 1)[0])
+    order: list[str] = []
+    done: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in done:
+            return
+        done.add(name)
+        for dep in sorted(deps[name]):
+            visit(dep)
+        order.append(name)
+
+    for name in sorted(sources):
+        visit(name)
+    return order
+
+
+def _deployed_flash(flash: Path, profile: str, main: Path) -> None:
+    """A flash folder as `copflow deploy` leaves it, with `main` as /main.py
+    and the firmware's main.py kept as /fw_main.py."""
+    from host_tools import hwconfig
+    from host_tools.vboard import install_firmware
+
+    install_firmware(flash, hwconfig.load_profile(profile)["port"], profile)
+    (flash / "main.py").rename(flash / "fw_main.py")
+    (flash / "main.py").write_text(main.read_text())
+
+
+def _wait_for_file(path: Path, key: str, minimum: int, timeout_s: float) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            data = json.loads(path.read_text())
+            if data.get(key, 0) >= minimum:
+                return data
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.1)
+    raise CopflowError(f"the memory benchmark wrote no {path.name} within {timeout_s:g} s")
+
+
+def measure_boot_and_steady(profile: str) -> dict:
+    """Boot peak and steady live heap of the firmware on a virtual board."""
+    import subprocess
+
+    from host_tools.link import Link
+    from host_tools.vboard import VirtualBoard
+
+    with tempfile.TemporaryDirectory() as tmp:
+        flash = Path(tmp) / "flash"
+        _deployed_flash(flash, profile, GUEST_MEMORY)
+        stats = flash / "bench_mem.json"
+        with VirtualBoard(flash, heap=MEMORY_HEAP, log=subprocess.DEVNULL,
+                          profile=profile) as board, \
+                Link(board.port, timeout_s=10.0) as link:
+            link.wait_for("!boot", 30.0)
+            boot = _wait_for_file(stats, "booted", 1, 10.0)
+            failed = []
+            for line in STEADY_REQUESTS:
+                response = link.request(line)
+                if not response.ok:
+                    failed.append(f"{line}: {response.code} {response.body}")
+            time.sleep(2.5)  # control ticks (period 1 s) after the requests
+            done = json.loads(stats.read_text())["collections"]
+            steady = _wait_for_file(stats, "collections", done + 50, 20.0)
+    return {"boot_peak_bytes": boot["boot_peak"],
+            "boot_phase_peaks_bytes": boot["phases"],
+            "live_heap_bytes": steady["live"],
+            "live_heap_max_bytes": steady["live_max"],
+            "steady_peak_bytes": steady["steady_peak"],
+            "host_baseline_bytes": boot["baseline"],
+            "resident_modules": sorted(boot["modules"]),
+            "failed_requests": failed}
+
+
+def measure_modules(profile: str) -> dict:
+    """name -> bytes each firmware module adds to the heap when imported alone."""
+    import subprocess
+
+    from host_tools.vboard import VirtualBoard
+
+    with tempfile.TemporaryDirectory() as tmp:
+        flash = Path(tmp) / "flash"
+        _deployed_flash(flash, profile, GUEST_MODULES)
+        (flash / "bench_order.txt").write_text("\n".join(module_order()) + "\n")
+        result = flash / "bench_modules.json"
+        with VirtualBoard(flash, heap=MEMORY_HEAP, log=subprocess.DEVNULL, profile=profile):
+            _wait_for_file(result, "baseline", 0, 60.0)
+        return json.loads(result.read_text())
+
+
+def measure_requests() -> dict:
+    """request -> bytes it allocates with no collection inside (firmware as .mpy)."""
+    from host_tools.commands.deploy import build
+
+    with tempfile.TemporaryDirectory() as tmp:
+        flash = Path(tmp)
+        build(flash, "esp32")
+        (flash / GUEST_REQUESTS.name).write_text(GUEST_REQUESTS.read_text())
+        result = run_micropython([f"/{GUEST_REQUESTS.name}"], flash, heap=MEMORY_HEAP,
+                                 timeout_s=120)
+    for line in result.stdout.splitlines():
+        if line.startswith(MARKER):
+            return json.loads(line[len(MARKER):])
+    raise CopflowError(f"the request benchmark failed (exit {result.returncode}): "
+                       f"{(result.stderr or result.stdout).strip().splitlines()[-1:]}")
+
+
+def bench_memory(profiles=MEMORY_PROFILES) -> dict:
+    out: dict = {"profiles": {}, "heap_measured_at": MEMORY_HEAP}
+    for profile in profiles:
+        figures = measure_boot_and_steady(profile)
+        costs = measure_modules(profile)
+        resident = set(figures["resident_modules"])
+        names = [n for n in module_order() if isinstance(costs.get(n), int)]
+        figures["modules"] = {n: costs[n] for n in names if n in resident}
+        figures["modules_not_resident"] = {n: costs[n] for n in names if n not in resident}
+        out["profiles"][profile] = figures
+    out["requests"] = measure_requests()
+    return out
+
+
+def print_memory(result: dict) -> None:
+    print(f"memory on the virtual board, firmware as deployed (.mpy), measured at heap "
+          f"{result['heap_measured_at']}:")
+    for profile, f in result["profiles"].items():
+        code = sum(f["modules"].values())
+        print(f"{profile}:")
+        print(f"  boot peak          {f['boot_peak_bytes']:>7} bytes  (phases: "
+              f"{', '.join(str(p) for p in f['boot_phase_peaks_bytes'])})")
+        print(f"  live heap          {f['live_heap_bytes']:>7} bytes  (max "
+              f"{f['live_heap_max_bytes']}; of it host REPL and twins "
+              f"{f['host_baseline_bytes']})")
+        print(f"  steady peak        {f['steady_peak_bytes']:>7} bytes  (live + one slice's "
+              f"garbage, collected every slice)")
+        print(f"  resident modules   {code:>7} bytes")
+        for name, n in sorted(f["modules"].items(), key=lambda kv: -kv[1]):
+            print(f"    {name:<26} {n:>6}")
+        if f["modules_not_resident"]:
+            print("  imported at boot and dropped, or not used by this wiring:")
+            for name, n in sorted(f["modules_not_resident"].items(), key=lambda kv: -kv[1]):
+                print(f"    {name:<26} {n:>6}")
+        for line in f["failed_requests"]:
+            print(f"  request failed: {line}")
+    print("bytes one console request allocates (no collection inside it):")
+    for name, n in result["requests"].items():
+        print(f"  {name:<26} {n:>6}")
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.memory:
+        result = bench_memory()
+        if args.json:
+            print(json.dumps(result, indent=2, sort_keys=True))
+        else:
+            print_memory(result)
+        return 0
     if args.batches < 1:
         raise CopflowError("--batches must be at least 1")
     mp = bench_micropython(args.heap, args.batches)

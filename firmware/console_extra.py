@@ -1,0 +1,208 @@
+# Console commands used now and then (docs/protocol.md): the parameter table,
+# coefficient sets, save/load/defaults, alarms, telemetry settings, heap
+# figures, the PIN lock. console.py imports this
+# module for one request and drops it again, so its code and texts take no
+# heap between requests (docs/performance.md, "Memory").
+import json
+
+from console import ConsoleError, _alnum, _parse_number, fmt
+from core import alarms
+from core import config as config_mod
+from core.coeffs import season_to_dict
+
+_COEFF_KEYS = ("a0", "a1", "a2", "a3", "b0", "b1", "b2", "b3", "c", "t_lo", "t_hi", "t_ref",
+               "p_lo", "p_hi")
+
+
+def describe(console, name):
+    """`NAME=VALUE unit=UNIT range=LOW..HIGH` (enum: `unit=enum range=A|B`)."""
+    _, unit, low, high, _, _ = config_mod.spec(name)
+    value = console.app.controller.config["params"][name]
+    if isinstance(unit, tuple):
+        return "%s=%s unit=enum range=%s" % (name, value, "|".join(unit))
+    return "%s=%s unit=%s range=%s..%s" % (name, fmt(value), unit or "1", low, high)
+
+
+def cmd_list(console, args):
+    prefix = args[0] if args else ""
+    names = [s[0] for s in config_mod.PARAMS if s[0].startswith(prefix)]
+    # One line each, formatted when it is sent (Console.feed): a list of all the
+    # lines at once would be the largest allocation any request makes.
+    console._extra = _ParamLines(console, names)
+    return "n=%d" % len(names)
+
+
+class _ParamLines:
+    """The `!param` lines of a `list` answer, each formatted only when it is written."""
+
+    def __init__(self, console, names):
+        self.console = console
+        self.names = names
+
+    def __len__(self):
+        return len(self.names)
+
+    def __iter__(self):
+        for name in self.names:
+            yield "!param " + describe(self.console, name) + "\n"
+
+
+def cmd_param(console, args):
+    console._need(args, 1, "param NAME")
+    return describe(console, args[0])
+
+
+def cmd_coeffs(console, args):
+    c = console.app.controller
+    if not args:
+        data = c.config["coeffs"]
+        return "name=%s cooling=%s heating=%s" % (
+            data.get("name", "?"), _season_words(c, "cooling"), _season_words(c, "heating"))
+    if console.locked:
+        raise ConsoleError("E_LOCKED", "console is locked; unlock PIN first")
+    sub = args[0]
+    if sub == "preset":
+        console._need(args, 2, "coeffs preset NAME")
+        from core import presets
+
+        try:
+            data = presets.preset(args[1])
+        except KeyError as exc:
+            raise ConsoleError("E_UNKNOWN", str(exc.args[0]))
+        c.load_coeffs(data, merge=False)
+    elif sub == "set":
+        console._need(args, 4, "coeffs set cooling|heating KEY VALUE")
+        season, key = args[1], args[2]
+        if season not in ("cooling", "heating") or key not in _COEFF_KEYS:
+            raise ConsoleError("E_SYNTAX", "coeffs set cooling|heating KEY VALUE; KEY one "
+                               "of " + ",".join(_COEFF_KEYS))
+        entry = season_to_dict(c.model(1 if season == "cooling" else 2))
+        value = _parse_number(args[3])
+        if key[0] in "ab" and len(key) == 2:
+            vec = list(entry[key[0]])
+            vec[int(key[1])] = value
+            entry[key[0]] = vec
+        else:
+            entry[key] = value
+        name = c.config["coeffs"].get("name", "custom")
+        c.load_coeffs({"name": name + "*", season: entry})
+    elif sub == "load":
+        text = " ".join(args[1:])
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise ConsoleError("E_SYNTAX", "coeffs load takes one JSON object")
+        c.load_coeffs(data)
+    else:
+        raise ConsoleError("E_SYNTAX", "usage: coeffs [preset NAME | set SEASON KEY VALUE "
+                           "| load JSON]")
+    console.app.config_changed()
+    return "name=%s" % c.config["coeffs"].get("name", "?")
+
+
+def _season_words(c, season):
+    d = season_to_dict(c.model(1 if season == "cooling" else 2))
+    return "%s/%s/%s/%s/%s" % (
+        ",".join(fmt(x) for x in d["a"]), ",".join(fmt(x) for x in d["b"]), fmt(d["c"]),
+        ",".join(fmt(d[k]) for k in ("t_lo", "t_hi", "t_ref")),
+        ",".join(fmt(d[k]) for k in ("p_lo", "p_hi")))
+
+
+def cmd_mem(console, args):
+    # Reports what the serve loop measured: collecting here would run the
+    # collector inside a deep frame (docs/micropython-host.md).
+    import gc
+
+    h = console.app.heap
+    free = alloc = -1  # CPython (console tests) has no heap figures
+    if hasattr(gc, "mem_free"):
+        free = gc.mem_free()
+        alloc = gc.mem_alloc()
+    return "free=%d alloc=%d collections=%d gc_max_us=%d live_first=%d live_last=%d " \
+           "live_max=%d" % (free, alloc, h.collections, h.max_pause_us, h.live_first,
+                            h.live_last, h.live_max)
+
+
+def cmd_tel(console, args):
+    if args == ["on"]:
+        console.tel_on = True
+    elif args == ["off"]:
+        console.tel_on = False
+    elif len(args) == 2 and args[0] == "period":
+        value = _parse_number(args[1])
+        if not 100 <= value <= 3600000 or value != int(value):
+            raise ConsoleError("E_RANGE", "period %s: allowed 100..3600000 ms" % args[1])
+        console.tel_period_ms = int(value)
+    else:
+        raise ConsoleError("E_SYNTAX", "usage: tel on|off | tel period MS")
+    return "tel=%s period_ms=%d" % ("on" if console.tel_on else "off", console.tel_period_ms)
+
+
+def cmd_save(console, args):
+    console.app.save_config()
+    return "saved"
+
+
+def cmd_load(console, args):
+    console.app.load_config()
+    return "loaded"
+
+
+def cmd_defaults(console, args):
+    console.app.controller.apply_config(config_mod.defaults())
+    console.app.config_changed()
+    return "defaults"
+
+
+def cmd_alarms(console, args):
+    app = console.app
+    active = app.controller.cmd.alarms
+    latched = app.latched_alarms
+    words = []
+    for bit, name in alarms.NAMES:
+        if (active | latched) & bit:
+            words.append(alarms.code(bit) + ":" + name)
+    return "active=%x latched=%x names=%s" % (active, latched, ",".join(words) or "-")
+
+
+def cmd_ack(console, args):
+    app = console.app
+    # A watchdog reset is reported until someone has seen it.
+    app.controller.sticky_alarms &= ~alarms.WDT_RESET
+    app.latched_alarms &= app.controller.cmd.alarms & ~alarms.WDT_RESET
+    return "latched=%x" % app.latched_alarms
+
+
+def cmd_lock(console, args):
+    console._need(args, 1, "lock PIN")
+    _check_pin(console, args[0])
+    console.locked = True
+    return "locked"
+
+
+def cmd_unlock(console, args):
+    console._need(args, 1, "unlock PIN")
+    _check_pin(console, args[0])
+    console.locked = False
+    return "unlocked"
+
+
+def _check_pin(console, pin):
+    stored = console.app.pin
+    if not stored:
+        raise ConsoleError("E_VALUE", "no PIN is set; pin set NEW first")
+    if pin != stored:
+        raise ConsoleError("E_VALUE", "wrong PIN")
+
+
+def cmd_pin(console, args):
+    if args[:1] == ["set"] and len(args) == 2:
+        if not 4 <= len(args[1]) <= 12 or not _alnum(args[1]):
+            raise ConsoleError("E_VALUE", "a PIN is 4-12 letters or digits")
+        console.app.pin = args[1]
+    elif args == ["clear"]:
+        console.app.pin = ""
+        console.locked = False
+    else:
+        raise ConsoleError("E_SYNTAX", "usage: pin set NEW | pin clear")
+    return "pin=%s" % ("set" if console.app.pin else "none")

@@ -1,0 +1,112 @@
+"""The memory budget (issue 11, docs/performance.md "Memory"): what a console request
+allocates, boot and steady heap on the virtual board, and the build that keeps
+parameter help text on the host."""
+
+import ast
+import sys
+
+import pytest
+
+from host_tools import fwbuild
+from host_tools.commands import bench
+from host_tools.link import Link
+from host_tools.paths import FIRMWARE_DIR
+from host_tools.vboard import VirtualBoard
+
+# esp32-devkitc: ESP32_GENERIC without PSRAM grows its heap to about 112 KB.
+ESP32_STOCK_HEAP = "112K"
+BOOT_PEAK_BUDGET = 114688
+
+
+def _blank_help(tree: ast.Module) -> str:
+    for node in fwbuild._help_nodes(tree):
+        node.value = ""
+    return ast.dump(tree)
+
+
+@pytest.mark.parametrize("rel", ["core/config.py", "drivers/analog_out.py",
+                                 "drivers/ds18b20.py", "drivers/pulse_flow.py"])
+def test_the_build_blanks_help_text_and_nothing_else(rel):
+    source = (FIRMWARE_DIR / rel).read_text()
+    stripped = fwbuild.strip_help(source)
+    assert stripped.count("\n") == source.count("\n")  # tracebacks keep their lines
+    original = ast.parse(source)
+    helps = [n.value for n in fwbuild._help_nodes(original)]
+    assert helps and all(helps)
+    assert _blank_help(original) == ast.dump(ast.parse(stripped))
+    assert all(h not in stripped for h in helps if len(h) > 12)
+
+
+def test_deployed_modules_carry_no_help_text_and_no_host_path(tmp_path):
+    from host_tools.commands.deploy import build
+
+    build(tmp_path, "esp32")
+    mpy = (tmp_path / "core" / "config.mpy").read_bytes()
+    assert b"control tick period" not in mpy
+    assert str(FIRMWARE_DIR).encode() not in mpy
+    assert b"core/config.py" in mpy
+    assert not (tmp_path / "manifest.mpy").exists()
+
+
+def test_console_requests_allocate_well_under_the_free_heap():
+    """Defect 14: a `set` validated the whole coefficient grid (29 KB of floats on
+    MicroPython) and `load` needed 35 KB, more than a 110K heap has free."""
+    allocated = bench.measure_requests()
+    assert "failed" not in allocated
+    assert allocated["set kp 0.45"] < 8 * 1024
+    assert allocated["load"] < 24 * 1024
+    assert max(v for k, v in allocated.items() if k != "live") < 24 * 1024
+
+
+def test_load_answers_loaded_on_the_default_virtual_heap(tmp_path):
+    """Defect 14: at the default 110K heap `load` answered E_INTERNAL out of memory."""
+    with VirtualBoard(tmp_path / "flash", restart_delay_s=0.05, log=sys.stderr) as board, \
+            Link(board.port, timeout_s=10.0) as link:
+        link.wait_for("!boot", 20.0)
+        assert board.heap == "110K"
+        link.command("set kp 0.3")
+        link.command("save")
+        link.command("set kp 0.2")
+        for _ in range(3):
+            assert link.command("load").body == "loaded"
+            assert link.command("get kp").fields()["kp"] == "0.3"
+        assert link.command("coeffs preset paper-corrected").ok
+        assert link.command("set ti_s 20").ok
+
+
+def test_esp32_devkitc_boots_and_serves_at_its_stock_heap(tmp_path):
+    errors = []
+    with VirtualBoard(tmp_path / "flash", heap=ESP32_STOCK_HEAP, profile="esp32-devkitc",
+                      restart_delay_s=0.05, log=sys.stderr) as board, \
+            Link(board.port, timeout_s=10.0,
+                 on_unsolicited=lambda line: errors.append(line)
+                 if line.startswith("!error") else None) as link:
+        link.wait_for("!boot", 30.0)
+        assert link.command("status").ok
+        link.command("set kp 0.35")
+        assert link.command("save").body == "saved"
+        assert link.command("load").body == "loaded"
+        assert int(link.command("list").fields()["n"]) > 30
+        for _ in range(5):
+            link.command("reboot")
+            assert "config=current" in link.wait_for("!boot", 30.0)
+        assert link.command("get kp").fields()["kp"] == "0.35"
+    assert not errors
+
+
+def test_bench_memory_reports_the_budget_figures():
+    figures = bench.measure_boot_and_steady("esp32-devkitc")
+    assert not figures["failed_requests"]
+    assert 0 < figures["host_baseline_bytes"] < figures["live_heap_bytes"]
+    assert figures["live_heap_bytes"] <= figures["live_heap_max_bytes"]
+    assert figures["boot_peak_bytes"] == max(figures["boot_phase_peaks_bytes"])
+    assert figures["boot_peak_bytes"] <= BOOT_PEAK_BUDGET
+    assert "console_extra" not in figures["resident_modules"]
+    assert "hw" not in figures["resident_modules"]
+
+
+def test_module_order_puts_each_module_after_its_imports():
+    order = bench.module_order()
+    assert "main" not in order and "manifest" not in order
+    assert order.index("core.compat") < order.index("core.config") < order.index("console")
+    assert order.index("core") < order.index("core.compat")
