@@ -46,6 +46,7 @@ class PinState:
         self.pin = None  # the Pin object handed to the handler
         self.pending = 0  # edges latched while IRQs are disabled
         self.bus = None  # a 1-Wire bus model attached to this pin
+        self.watchers = []  # fn(level, now_us) for every level change (PCNT, SPI CS)
 
 
 class Board:
@@ -107,6 +108,8 @@ class Board:
         fn(s)
         after = self.level(pid)
         if after != before:
+            for fn in s.watchers:
+                fn(after, self.clock.us)
             self.edge(s, after)
 
     def edge(self, s, level):

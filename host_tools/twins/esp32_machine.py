@@ -22,6 +22,13 @@ def cause_after_soft_reset(cause):
     return SOFT  # machine_deinit() sets is_soft_reset (modmachine.c:303-306, :234-235)
 
 
+def boot_cause(event, hw_event):
+    """reset_cause() after a boot of the virtual board: event is what ended the last
+    run (power, reset = machine.reset(), wdt, crash = a panic, soft), hw_event the
+    last one that was not soft. ESP_RST_PANIC maps to HARD_RESET (modmachine.c:250-253)."""
+    return {"soft": SOFT, "reset": HARD, "wdt": WDT_CAUSE, "crash": HARD}.get(event, PWRON)
+
+
 # machine_pin.h:34-72: the GPIOs the ESP32 port has (no 24, 28-31).
 VALID_PINS = tuple(range(0, 24)) + (25, 26, 27) + tuple(range(32, 40))
 FIRST_INPUT_ONLY = 34  # machine_pin.c:54-55 GPIO_FIRST_NON_OUTPUT
@@ -347,3 +354,203 @@ def constants(m):
     m.SOFT_RESET = SOFT
     m.SLEEP = 2
     m.DEEPSLEEP = 4
+
+
+# ---- PWM (ports/esp32/machine_pwm.c) -----------------------------------------------
+PWM_FREQ = 5000  # :63 default frequency
+PWM_DUTY = 32768  # :65 default duty: 50 %
+APB_HZ = 80000000
+LEDC_TIMER_BIT_WIDTH = 20  # SOC_LEDC_TIMER_BIT_WIDTH on the ESP32
+
+
+def pwm_resolution(freq):
+    # find_suitable_duty_resolution (:273-288): as many bits as the 80 MHz clock
+    # allows at this frequency, at most 16, one less at the hardware maximum.
+    res = 0
+    while (APB_HZ // freq) >> (res + 1):
+        res += 1
+    if res > 16:
+        res = 16
+    if res >= LEDC_TIMER_BIT_WIDTH:
+        res -= 1
+    return res
+
+
+class PWM:
+    _board = None
+
+    def __init__(self, *pos, **kw):
+        A.check_num(len(pos), len(kw), 1, 2, True)
+        pid = find_pin(self._board, pos[0])
+        if pid >= FIRST_INPUT_ONLY:
+            raise OSError(-258, "ESP_ERR_INVALID_ARG")  # LEDC cannot drive an input-only pad
+        self._id = pid
+        from .pwm import PwmOut
+
+        out = PwmOut(pid)
+        out.freq = 0
+        out.duty_u16 = -1
+        self._board.pwms[pid] = out
+        self._out = out
+        self.init(*pos[1:], **kw)
+
+    def init(self, *pos, **kw):
+        # :640-700
+        freq, duty, duty_u16, duty_ns, invert, lightsleep = A.parse(
+            pos, kw, (("freq", A.INT, -1), ("duty", A.KW_ONLY | A.INT, -1),
+                      ("duty_u16", A.KW_ONLY | A.INT, -1), ("duty_ns", A.KW_ONLY | A.INT, -1),
+                      ("invert", A.KW_ONLY | A.BOOL, False),
+                      ("lightsleep", A.KW_ONLY | A.BOOL, False)))
+        out = self._out
+        out.active = True
+        out.invert = invert
+        if freq == -1:
+            freq = out.freq if out.freq > 0 else PWM_FREQ
+        self._check_freq(freq)
+        if duty_u16 >= 0:
+            self._check_u16(duty_u16)
+        elif duty >= 0:
+            if duty > 1023:
+                raise ValueError("duty must be from 0 to 1023")
+            duty_u16 = duty << 6
+        elif out.duty_u16 < 0:
+            duty_u16 = PWM_DUTY
+        else:
+            duty_u16 = out.duty_u16
+        out.freq = freq
+        self._apply(duty_u16)
+
+    def _check_freq(self, freq):
+        if freq <= 0 or freq > 40000000:
+            raise ValueError("frequency must be from 1Hz to 40MHz")  # :378-382
+
+    def _check_u16(self, duty):
+        if duty < 0 or duty > 65535:
+            raise ValueError("duty_u16 must be from 0 to 65536")  # :309-312
+
+    def _apply(self, duty_u16):
+        out = self._out
+        res = pwm_resolution(out.freq)
+        full = 65536 if duty_u16 == 65535 else duty_u16  # :313-315: 65535 means 100 %
+        out.steps = 1 << res
+        out.level = full >> (16 - res)
+        out.duty_u16 = (out.level << (16 - res))
+        if out.duty_u16 > 65535:
+            out.duty_u16 = 65535
+
+    def _active(self):
+        if not self._out.active:
+            raise RuntimeError("PWM is inactive")  # :198-201
+
+    def deinit(self):
+        out = self._out
+        out.active = False
+        out.duty_u16 = -1
+        out.freq = 0
+
+    def freq(self, *pos):
+        self._active()
+        if not pos:
+            return self._out.freq
+        f = A.get_int(pos[0])
+        self._check_freq(f)
+        self._out.freq = f
+        self._apply(self._out.duty_u16)
+
+    def duty_u16(self, *pos):
+        self._active()
+        if not pos:
+            return self._out.duty_u16
+        d = A.get_int(pos[0])
+        self._check_u16(d)
+        self._apply(d)
+
+    def duty(self, *pos):
+        self._active()
+        if not pos:
+            return self._out.duty_u16 >> 6
+        d = A.get_int(pos[0])
+        if not 0 <= d <= 1023:
+            raise ValueError("duty must be from 0 to 1023")
+        self._apply(d << 6)
+
+    def duty_ns(self, *pos):
+        self._active()
+        period_ns = 1000000000 // self._out.freq
+        if not pos:
+            return self._out.duty_u16 * period_ns // 65536
+        self._apply(A.get_int(pos[0]) * 65536 // period_ns)
+
+
+# ---- DAC (ports/esp32/machine_dac.c) -----------------------------------------------
+DAC_PINS = (25, 26)  # :48-49
+
+
+class DAC:
+    _board = None
+
+    def __init__(self, *pos, **kw):
+        A.check_num(len(pos), len(kw), 1, 1, True)  # :59: keywords pass the check, unused
+        pid = find_pin(self._board, pos[0])
+        if pid not in DAC_PINS:
+            raise ValueError("invalid Pin for DAC")
+        from .pwm import DacOut
+
+        out = DacOut(pid)  # :74 output starts at 0
+        self._board.dacs[pid] = out
+        self._out = out
+
+    def write(self, value):
+        v = A.get_int(value)
+        if v < 0 or v > 255:
+            raise ValueError("value out of range")  # :83-90
+        self._out.value = v
+
+
+# ---- SPI (ports/esp32/machine_hw_spi.c) ---------------------------------------------
+_SPI_ARGS = (("id", A.REQUIRED | A.INT, -1), ("baudrate", A.INT, -1),
+             ("polarity", A.KW_ONLY | A.INT, -1), ("phase", A.KW_ONLY | A.INT, -1),
+             ("bits", A.KW_ONLY | A.INT, -1), ("firstbit", A.KW_ONLY | A.INT, -1),
+             ("sck", A.KW_ONLY, None), ("mosi", A.KW_ONLY, None), ("miso", A.KW_ONLY, None))
+
+
+def spi_init(spi, pos, kw, fresh):
+    # :126-160, :440-460: SPI(1) and SPI(2) (HSPI, VSPI); any GPIO through the matrix
+    if fresh:
+        sid, baud, pol, pha, bits, first, sck, mosi, miso = A.parse(pos, kw, _SPI_ARGS)
+        if not 1 <= sid <= 2:
+            raise ValueError("SPI(%d) doesn't exist" % sid)
+        spi._id = sid
+        spi._baud = 500000
+    else:
+        baud, pol, pha, bits, first, sck, mosi, miso = A.parse(pos, kw, _SPI_ARGS[1:])
+    board = spi._board
+    for p in (sck, mosi, miso):
+        if p is not None:
+            find_pin(board, p)
+    for p in (sck, mosi):
+        if p is not None and find_pin(board, p) >= FIRST_INPUT_ONLY:
+            raise OSError("invalid configuration")
+    if baud > 0:
+        spi._baud = baud
+    if bits not in (-1, 8, 16, 32) and bits % 8:
+        raise ValueError("invalid bits")
+    spi._fill = 0
+
+
+def peripherals(m, board):
+    from .common import bind
+    from .onewire import make_module as make_onewire
+    from .spi import SpiCommon
+
+    class SPI(SpiCommon):
+        MSB = 0
+        LSB = 1
+
+    m.PWM = bind(PWM, board)
+    m.DAC = bind(DAC, board)
+    m.SPI = bind(SPI, board)
+    m.onewire = make_onewire(m)
+    from .esp32_module import make_module as make_esp32
+
+    m.esp32 = make_esp32(m, board)

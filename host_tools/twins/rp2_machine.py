@@ -20,6 +20,15 @@ def cause_after_soft_reset(cause):
     return cause  # reset_cause() reads the hardware: a soft reset does not change it
 
 
+def boot_cause(event, hw_event):
+    """reset_cause() after a boot of the virtual board (see esp32_machine.boot_cause):
+    machine.reset() and the watchdog both read WDT_RESET; a soft reset keeps the
+    cause of the last hardware reset."""
+    if event == "soft":
+        event = hw_event
+    return WDT_CAUSE if event in ("reset", "wdt") else PWRON
+
+
 NUM_GPIOS = 30  # NUM_BANK0_GPIOS on the RP2040: GPIO 0-29 (machine_pin.c:182-190)
 IRQ_RISING_FLAG = 8  # GPIO_IRQ_EDGE_RISE
 IRQ_FALLING_FLAG = 4  # GPIO_IRQ_EDGE_FALL
@@ -282,3 +291,136 @@ class WDT(WdtCommon):
 def constants(m):
     m.PWRON_RESET = PWRON
     m.WDT_RESET = WDT_CAUSE
+
+
+# ---- PWM (ports/rp2/machine_pwm.c) ---------------------------------------------------
+SYS_HZ = 125000000
+TOP_MAX = 65534  # :214
+
+
+def _pwm_top(freq):
+    # :216-246: the smallest divider (in 1/16ths) that fits, then TOP by rounding
+    div16 = (16 * SYS_HZ + TOP_MAX * freq - 1) // (TOP_MAX * freq)
+    if div16 < 16:
+        div16 = 16
+        top = (SYS_HZ + freq // 2) // freq - 1
+        if top < 1:
+            raise ValueError("freq too large")
+    elif div16 >= 256 * 16:
+        raise ValueError("freq too small")
+    else:
+        top = (16 * SYS_HZ + div16 * freq // 2) // (div16 * freq) - 1
+    return top
+
+
+class PWM:
+    _board = None
+
+    def __init__(self, *pos, **kw):
+        A.check_num(len(pos), len(kw), 1, 1 << 30, True)
+        pid = find_pin(self._board, pos[0])
+        from .pwm import PwmOut
+
+        out = PwmOut(pid)
+        out.freq = 1907  # a fresh slice: divider 1, TOP 0xffff
+        out.steps = 65536
+        self._top = 65535
+        self._board.pwms[pid] = out
+        self._out = out
+        self.init(*pos[1:], **kw)
+
+    def init(self, *pos, **kw):
+        # :106-140
+        freq, duty_u16, duty_ns, invert = A.parse(
+            pos, kw, (("freq", A.INT, -1), ("duty_u16", A.KW_ONLY | A.INT, -1),
+                      ("duty_ns", A.KW_ONLY | A.INT, -1), ("invert", A.KW_ONLY | A.INT, -1)))
+        out = self._out
+        out.active = True
+        if freq != -1:
+            self.freq(freq)
+        if duty_u16 != -1:
+            self.duty_u16(duty_u16)
+        if duty_ns != -1:
+            self.duty_ns(duty_ns)
+        if invert != -1:
+            out.invert = bool(invert)
+
+    def deinit(self):
+        self._out.active = False
+
+    def freq(self, *pos):
+        out = self._out
+        if not pos:
+            return out.freq
+        f = A.get_int(pos[0])
+        if f <= 0:
+            raise ValueError("freq too small")
+        duty = out.duty_u16
+        self._top = _pwm_top(f)
+        out.freq = f
+        out.steps = self._top + 1
+        self.duty_u16(duty)
+
+    def duty_u16(self, *pos):
+        out = self._out
+        top = self._top
+        if not pos:
+            return (out.level * 65535 + (top + 1) // 2) // (top + 1)  # :269
+        d = A.get_int(pos[0]) & 0xFFFFFFFF
+        if d > 65535:
+            d = 65535  # :278-282 clamps, no error
+        out.level = (d * (top + 1) + 65535 // 2) // 65535
+        out.duty_u16 = (out.level * 65535 + (top + 1) // 2) // (top + 1)
+
+    def duty_ns(self, *pos):
+        out = self._out
+        period_ns = 1000000000 // out.freq
+        if not pos:
+            return self.duty_u16() * period_ns // 65535
+        self.duty_u16(A.get_int(pos[0]) * 65535 // period_ns)
+
+
+# ---- SPI (ports/rp2/machine_spi.c) -----------------------------------------------------
+_SPI_ARGS = (("id", A.INT, 0), ("baudrate", A.INT, 1000000),
+             ("polarity", A.KW_ONLY | A.INT, 0), ("phase", A.KW_ONLY | A.INT, 0),
+             ("bits", A.KW_ONLY | A.INT, 8), ("firstbit", A.KW_ONLY | A.INT, 0),
+             ("sck", A.KW_ONLY, None), ("mosi", A.KW_ONLY, None), ("miso", A.KW_ONLY, -1))
+
+
+def spi_init(spi, pos, kw, fresh):
+    # :137-200: SPI(0) and SPI(1); SCK/MOSI/MISO must be that block's pins
+    if fresh:
+        sid, baud, pol, pha, bits, first, sck, mosi, miso = A.parse(pos, kw, _SPI_ARGS)
+        if not 0 <= sid <= 1:
+            raise ValueError("SPI(%d) doesn't exist" % sid)
+        spi._id = sid
+    else:
+        baud, pol, pha, bits, first, sck, mosi, miso = A.parse(pos, kw, _SPI_ARGS[1:])
+    sid = spi._id
+    board = spi._board
+
+    def ok(p, low2):
+        return p & 3 == low2 and (p & 8) >> 3 == sid  # :87-93
+
+    if sck is not None and not ok(find_pin(board, sck), 2):
+        raise ValueError("bad SCK pin")
+    if mosi is not None and not ok(find_pin(board, mosi), 3):
+        raise ValueError("bad MOSI pin")
+    if miso is not None and miso != -1 and not ok(find_pin(board, miso), 0):
+        raise ValueError("bad MISO pin")
+    spi._baud = baud
+    spi._fill = 0
+
+
+def peripherals(m, board):
+    from .common import bind
+    from .onewire import make_module as make_onewire
+    from .spi import SpiCommon
+
+    class SPI(SpiCommon):
+        MSB = 1
+        LSB = 0
+
+    m.PWM = bind(PWM, board)
+    m.SPI = bind(SPI, board)
+    m.onewire = make_onewire(m)

@@ -114,12 +114,9 @@ class World:
         return line.end
 
     def spi(self, spi_id):
-        from .spi import SpiEnd
+        from .spi import spi_end
 
-        ends = self._board.spi_ends
-        if spi_id not in ends:
-            ends[spi_id] = SpiEnd()
-        return ends[spi_id]
+        return spi_end(self._board, spi_id)
 
     def onewire(self, pin_id):
         from .onewire import OneWireBus
