@@ -10,7 +10,8 @@ from core import alarms
 from core.config import ConfigError
 from drivers.ntc import NTC, PARAMS
 from drivers.params import validate
-from fake_machine import ADC, Pin
+from host_tools.twins import make_machine
+from twin_io import AdcInput
 
 FULL = 65535
 # A 10k B3950 probe's published R-T table (Adafruit 103_3950 lookup table), ohm.
@@ -18,16 +19,21 @@ TABLE_3950 = {0: 31770.0, 5: 24940.0, 10: 19680.0, 15: 15620.0, 20: 12470.0, 25:
               30: 8064.0, 35: 6538.0, 40: 5327.0, 45: 4363.0, 50: 3592.0}
 
 
-def make(**given_params):
+def make(port, **given_params):
+    """The driver on an ADC pin of a fresh board, built as the board HAL builds
+    it; returns (the pin's input, driver)."""
     params = validate(PARAMS, {"samples": 1, **given_params}, "t_inlet")
-    adc = ADC(Pin(26))
-    return adc, NTC(adc, params)
+    m = make_machine(port)
+    inp = AdcInput(m)
+    return inp, NTC(inp.adc, params)
 
 
-def read(adc, drv, code):
-    adc.code = code
+def read(inp, drv, code):
+    """Poll once with the divider at the voltage the port's ADC reads as
+    `code` (nearest the port can give); returns (the code read, the value)."""
+    got = inp.set_code(code)
     drv.poll(0)
-    return drv.value
+    return got, drv.value
 
 
 # Independent references (not the driver's code).
@@ -70,15 +76,21 @@ def sh_fit(points):
 DIVIDERS = ["ntc_low", "ntc_high"]
 
 
+def t_of_code(code, r_fixed=10000.0, divider="ntc_low"):
+    """The reference temperature for a code (beta model, 10k B3950)."""
+    return t_beta(r_of_frac(code / FULL, r_fixed, divider))
+
+
 # ---- conversions ----
 
 @settings(max_examples=200, deadline=None)
 @given(divider=st.sampled_from(DIVIDERS), model=st.sampled_from(["beta", "steinhart"]),
        c1=st.integers(700, 64800), c2=st.integers(700, 64800))
-def test_temperature_is_monotonic_in_the_code(divider, model, c1, c2):
-    assume(c1 < c2)
-    adc, drv = make(divider=divider, model=model)
-    t1, t2 = read(adc, drv, c1), read(adc, drv, c2)
+def test_temperature_is_monotonic_in_the_code(port, divider, model, c1, c2):
+    inp, drv = make(port, divider=divider, model=model)
+    (k1, t1), (k2, t2) = read(inp, drv, c1), read(inp, drv, c2)
+    assume(k1 < k2)  # two different codes the port gives
+    assume(inp.in_window(k1) and inp.in_window(k2))  # both measurements, not rails
     assert t1 is not None and t2 is not None
     if divider == "ntc_low":  # higher code: more NTC resistance: colder
         assert t1 > t2
@@ -89,21 +101,29 @@ def test_temperature_is_monotonic_in_the_code(divider, model, c1, c2):
 @settings(max_examples=300, deadline=None)
 @given(divider=st.sampled_from(DIVIDERS), t=st.floats(-30.0, 110.0),
        r_fixed=st.sampled_from([2200.0, 10000.0, 47000.0]))
-def test_round_trip_temperature_resistance_code_temperature(divider, t, r_fixed):
-    adc, drv = make(divider=divider, r_fixed_ohm=r_fixed, model="beta")
-    code = round(frac_of_r(r_beta(t), r_fixed, divider) * FULL)
-    assume(700 <= code <= 64800)  # inside the valid band
-    value = read(adc, drv, code)
-    # Half a code either side bounds the quantisation error at this point.
-    ends = [t_beta(r_of_frac((code + d) / FULL, r_fixed, divider)) for d in (-0.5, 0.5)]
+def test_round_trip_temperature_resistance_code_temperature(port, divider, t, r_fixed):
+    inp, drv = make(port, divider=divider, r_fixed_ohm=r_fixed, model="beta")
+    ideal = frac_of_r(r_beta(t), r_fixed, divider) * FULL  # the code of an ideal ADC
+    assume(700 <= ideal <= 64800)  # inside the valid band
+    assume(inp.in_window(ideal))  # a voltage the port reads as a measurement
+    code, value = read(inp, drv, ideal)
+    step = inp.step(code)
+    # The port's ADC has fewer levels than read_u16's 16 bits: halfway to the
+    # neighbouring codes it gives either side bounds the quantisation error.
+    ends = [t_of_code((code + inp.below(code)) / 2, r_fixed, divider),
+            t_of_code((code + inp.above(code)) / 2, r_fixed, divider)]
+    assert abs(ideal - code) <= step / 2 + 0.5
     assert abs(value - t) <= abs(ends[1] - ends[0]) + 1e-9
-    assert value == pytest.approx(t_beta(r_of_frac(code / FULL, r_fixed, divider)), abs=1e-9)
+    assert value == pytest.approx(t_of_code(code, r_fixed, divider), abs=1e-9)
 
 
-def test_known_point_25c_midscale():
+def test_known_point_25c_midscale(port):
     for divider in DIVIDERS:
-        adc, drv = make(divider=divider)
-        assert read(adc, drv, 32768) == pytest.approx(25.0, abs=0.002)  # R = r_fixed = r25
+        inp, drv = make(port, divider=divider)
+        code, value = read(inp, drv, 32768)  # R = r_fixed = r25 at mid-scale
+        assert abs(code - 32768) <= 16  # within a 12-bit step of it
+        assert value == pytest.approx(t_of_code(code, divider=divider), abs=1e-9)
+        assert value == pytest.approx(25.0, abs=0.03)
 
 
 def test_steinhart_defaults_are_the_fit_of_the_published_table():
@@ -118,22 +138,34 @@ def table_code(r):
     return round(frac_of_r(r, 10000.0, "ntc_low") * FULL)
 
 
-def test_steinhart_reproduces_the_table_between_its_fit_points():
-    adc, drv = make(model="steinhart")
+def test_steinhart_reproduces_the_table_between_its_fit_points(port):
+    inp, drv = make(port, model="steinhart")
     for t, r in TABLE_3950.items():
-        # 0.03 degC model error plus the 10k/10k divider's quantisation (< 0.003 degC)
-        assert read(adc, drv, table_code(r)) == pytest.approx(t, abs=0.03)
+        ideal = frac_of_r(r, 10000.0, "ntc_low") * FULL
+        code = inp.set_volts(3.3 * ideal / FULL)  # the table's resistance in the divider
+        drv.poll(0)
+        if not inp.in_window(code):
+            # beyond the port's measuring window: a fault, never a wrong reading
+            assert drv.value is None and drv.fault
+            continue
+        # 0.03 degC model error, plus the reading's own code error (the ADC's
+        # resolution at this point)
+        step = abs(t_of_code(code) - t_of_code(ideal))
+        assert drv.value == pytest.approx(t, abs=0.03 + step)
 
 
-def test_beta_and_steinhart_agree_for_10k_b3950_over_0_to_50c():
+def test_beta_and_steinhart_agree_for_10k_b3950_over_0_to_50c(port):
     # A B25/50 beta model is exact at 25 and 50 degC and drifts below 25 degC,
     # where the real curve (Steinhart-Hart through the table) is flatter.
     # Stated tolerance: 1.1 degC over 0..50 degC, 0.15 degC over 25..50 degC.
-    adc_b, beta = make(model="beta")
-    adc_s, sh = make(model="steinhart")
+    inp_b, beta = make(port, model="beta")
+    inp_s, sh = make(port, model="steinhart")
     worst_all = worst_warm = 0.0
     for code in range(table_code(TABLE_3950[0]), table_code(TABLE_3950[50]) - 1, -37):
-        tb, ts = read(adc_b, beta, code), read(adc_s, sh, code)
+        if not inp_b.in_window(code):
+            continue  # a voltage the port reads as a rail (its own test)
+        (kb, tb), (ks, ts) = read(inp_b, beta, code), read(inp_s, sh, code)
+        assert kb == ks
         worst_all = max(worst_all, abs(tb - ts))
         if ts >= 25.0:
             worst_warm = max(worst_warm, abs(tb - ts))
@@ -142,9 +174,10 @@ def test_beta_and_steinhart_agree_for_10k_b3950_over_0_to_50c():
     assert worst_all > 0.5  # the test would notice if both were the same model
 
 
-def test_offset_is_added():
-    adc, drv = make(offset_c=1.5)
-    assert read(adc, drv, 32768) == pytest.approx(26.5, abs=0.002)
+def test_offset_is_added(port):
+    inp, drv = make(port, offset_c=1.5)
+    code, value = read(inp, drv, 32768)
+    assert value == pytest.approx(t_of_code(code) + 1.5, abs=1e-9)
 
 
 # ---- open / short ----
@@ -156,22 +189,28 @@ EXPECTED = {  # divider: (bit near ground, bit near the supply)
 
 
 @pytest.mark.parametrize("divider", DIVIDERS)
-def test_open_and_short_ntc_physically(divider):
-    adc, drv = make(divider=divider)
-    open_code = round(frac_of_r(1e12, 10000.0, divider) * FULL)
-    short_code = round(frac_of_r(0.0, 10000.0, divider) * FULL)
-    assert read(adc, drv, open_code) is None and drv.fault == alarms.T_OPEN
-    assert read(adc, drv, 32768) is not None and drv.fault == 0
-    assert read(adc, drv, short_code) is None and drv.fault == alarms.T_SHORT
-    assert read(adc, drv, 32768) is not None and drv.fault == 0
+def test_open_and_short_ntc_physically(port, divider):
+    # The divider runs from the 3.3 V rail the ADC uses: an open or shorted NTC
+    # puts the ADC pin on one rail or the other.
+    inp, drv = make(port, divider=divider)
+    open_v = 3.3 * frac_of_r(1e12, 10000.0, divider)
+    short_v = 3.3 * frac_of_r(0.0, 10000.0, divider)
+    inp.set_volts(open_v)
+    drv.poll(0)
+    assert drv.value is None and drv.fault == alarms.T_OPEN
+    assert read(inp, drv, 32768)[1] is not None and drv.fault == 0
+    inp.set_volts(short_v)
+    drv.poll(0)
+    assert drv.value is None and drv.fault == alarms.T_SHORT
+    assert read(inp, drv, 32768)[1] is not None and drv.fault == 0
 
 
 @settings(max_examples=200, deadline=None)
 @given(divider=st.sampled_from(DIVIDERS), low=st.floats(0.001, 0.2), high=st.floats(0.8, 0.999),
        code=st.integers(0, FULL))
-def test_rail_thresholds(divider, low, high, code):
-    adc, drv = make(divider=divider, rail_low_frac=low, rail_high_frac=high)
-    value = read(adc, drv, code)
+def test_rail_thresholds(port, divider, low, high, code):
+    inp, drv = make(port, divider=divider, rail_low_frac=low, rail_high_frac=high)
+    code, value = read(inp, drv, code)
     near_ground, near_supply = EXPECTED[divider]
     if code / FULL < low:
         assert drv.fault == near_ground and value is None
@@ -182,88 +221,99 @@ def test_rail_thresholds(divider, low, high, code):
 
 
 @pytest.mark.parametrize("divider", DIVIDERS)
-def test_rail_threshold_edges(divider):
-    adc, drv = make(divider=divider, rail_low_frac=0.01, rail_high_frac=0.99)
+def test_rail_threshold_edges(port, divider):
+    inp, drv = make(port, divider=divider, rail_low_frac=0.01, rail_high_frac=0.99)
     lo, hi = math.ceil(0.01 * FULL), math.floor(0.99 * FULL)
     near_ground, near_supply = EXPECTED[divider]
-    assert read(adc, drv, lo) is not None
-    assert read(adc, drv, lo - 1) is None and drv.fault == near_ground
-    assert read(adc, drv, hi) is not None and drv.fault == 0
-    assert read(adc, drv, hi + 1) is None and drv.fault == near_supply
+    # The codes the port gives either side of each threshold.
+    lo_in, lo_out = inp.at_least(lo), inp.at_most(lo - 1)
+    hi_in, hi_out = inp.at_most(hi), inp.at_least(hi + 1)
+    assert lo_out is not None, "the ADC never reads below the low rail threshold"
+    assert hi_out is not None, "the ADC never reads above the high rail threshold"
+    assert read(inp, drv, lo_in)[1] is not None
+    assert read(inp, drv, lo_out)[1] is None and drv.fault == near_ground
+    assert read(inp, drv, hi_in)[1] is not None and drv.fault == 0
+    assert read(inp, drv, hi_out)[1] is None and drv.fault == near_supply
 
 
 # ---- averaging ----
 
-def test_value_is_the_mean_of_each_window():
-    adc, drv = make(samples=4)
-    codes = [30000, 31000, 34000, 36000]
-    adc.codes.extend(codes)
-    for _ in range(3):
+SUPPLY, GROUND = "supply", "ground"  # the pin on a rail (an open or shorted NTC)
+
+
+def feed(inp, drv, codes):
+    """One poll per code (or rail), the input at each in turn; returns the codes read."""
+    got = []
+    for code in codes:
+        if code == SUPPLY:
+            got.append(inp.set_volts(3.3))
+        elif code == GROUND:
+            got.append(inp.set_volts(0.0))
+        else:
+            got.append(inp.set_code(code))
         drv.poll(0)
+    return got
+
+
+def test_value_is_the_mean_of_each_window(port):
+    inp, drv = make(port, samples=4)
+    codes = []
+    for code in (30000, 31000, 34000):
+        codes += feed(inp, drv, [code])
         assert drv.value is None  # no value before the first window is complete
-    drv.poll(0)
+    codes += feed(inp, drv, [36000])
     mean = sum(codes) / 4
-    assert drv.value == pytest.approx(t_beta(r_of_frac(mean / FULL, 10000.0, "ntc_low")))
+    assert drv.value == pytest.approx(t_of_code(mean))
     first = drv.value
-    adc.codes.extend([20000, 20000, 20000])
     for _ in range(3):
-        drv.poll(0)
+        feed(inp, drv, [20000])
         assert drv.value == first  # held until the window ends
-    adc.codes.append(20000)
-    drv.poll(0)
+    feed(inp, drv, [20000])
     assert drv.value > first  # lower code: less resistance: warmer
 
 
-def test_one_rail_read_faults_the_window_and_a_clean_window_clears_it():
-    adc, drv = make(samples=5)
-    adc.codes.extend([32768, 32768, 65535, 32768, 32768])
-    for _ in range(5):
-        drv.poll(0)
+def test_one_rail_read_faults_the_window_and_a_clean_window_clears_it(port):
+    inp, drv = make(port, samples=5)
+    feed(inp, drv, [32768, 32768, SUPPLY, 32768, 32768])
     assert drv.fault == alarms.T_OPEN and drv.value is None
-    adc.codes.extend([32768] * 4)
-    for _ in range(4):
-        drv.poll(0)
+    feed(inp, drv, [32768] * 4)
     assert drv.fault == alarms.T_OPEN and drv.value is None  # until the window ends
-    adc.codes.append(32768)
-    drv.poll(0)
-    assert drv.fault == 0 and drv.value == pytest.approx(25.0, abs=0.002)
+    (code,) = feed(inp, drv, [32768])
+    assert drv.fault == 0 and drv.value == pytest.approx(t_of_code(code), abs=1e-9)
 
 
-def test_mixed_rails_report_the_majority():
-    adc, drv = make(samples=5, divider="ntc_high")
-    adc.codes.extend([0, 0, 65535, 32768, 0])
-    for _ in range(5):
-        drv.poll(0)
+def test_mixed_rails_report_the_majority(port):
+    inp, drv = make(port, samples=5, divider="ntc_high")
+    feed(inp, drv, [GROUND, GROUND, SUPPLY, 32768, GROUND])
     assert drv.fault == alarms.T_OPEN  # ntc_high: near ground is an open NTC
 
 
-def test_averaging_reduces_noise():
+def test_averaging_reduces_noise(port):
     import random
 
     rng = random.Random(1)
     errors = {}
     for n in (1, 32):
-        adc, drv = make(samples=n)
+        inp, drv = make(port, samples=n)
+        mid = t_of_code(inp.nearest(32768))
         worst = 0.0
         for _ in range(40):
-            adc.codes.extend(32768 + rng.randint(-600, 600) for _ in range(n))
-            for _ in range(n):
-                drv.poll(0)
-            worst = max(worst, abs(drv.value - 25.0))
+            feed(inp, drv, [32768 + rng.randint(-600, 600) for _ in range(n)])
+            worst = max(worst, abs(drv.value - mid))
         errors[n] = worst
     assert errors[32] < errors[1] / 2
 
 
 # ---- configuration ----
 
-def test_model_with_no_temperature_in_the_band_is_rejected():
+def test_model_with_no_temperature_in_the_band_is_rejected(port):
     with pytest.raises(ConfigError) as exc:
-        make(model="steinhart", sh_a=-0.01, sh_b=0.0001, sh_c=0.0)
+        make(port, model="steinhart", sh_a=-0.01, sh_b=0.0001, sh_c=0.0)
     assert exc.value.key == "sh_b"
     with pytest.raises(ConfigError):
-        make(model="steinhart", sh_a=0.001, sh_b=-0.0002, sh_c=0.0)  # rises with resistance
+        make(port, model="steinhart", sh_a=0.001, sh_b=-0.0002, sh_c=0.0)  # rises with resistance
     with pytest.raises(ConfigError) as exc:
-        make(model="beta", r_fixed_ohm=100.0, r25_ohm=1000000.0, beta_k=1000.0)
+        make(port, model="beta", r_fixed_ohm=100.0, r25_ohm=1000000.0, beta_k=1000.0)
     assert exc.value.key == "beta_k"
 
 

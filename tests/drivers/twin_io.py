@@ -195,6 +195,16 @@ class AdcInput:
         """The next code the port gives below `code` (None: none)."""
         return self.at_most(code - 1)
 
+    def window(self):
+        """(lowest, highest) code the port reads as a measurement: the codes
+        between its rails (0 and 65535), where a reading of the pin stands for
+        its voltage. Beyond them the port (or the HAL's ADC wrapper) reads a rail."""
+        return self.above(0), self.below(FULL)
+
+    def in_window(self, code):
+        lo, hi = self.window()
+        return lo is not None and hi is not None and lo <= code <= hi
+
     def step(self, code):
         """The larger distance from `code` (one the port gives) to its
         neighbours: the port's resolution there (None at either end)."""
