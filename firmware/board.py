@@ -2,7 +2,7 @@
 # separates with collections. /board.json ({"board": "esp32", "profile":
 # "esp32-devkitc"}) is written by deploy or by the virtual board. With a
 # profile, the drivers come from /hw.json (or the profile's default wiring), on
-# real pins, or on simulated ones where the host has none. Without one, the
+# real pins (on the virtual board, the port's machine twin). Without one, the
 # virtual board has no I/O at all (HIL injection only).
 import json
 import sys
@@ -63,16 +63,13 @@ def make_hal(plan):
         return SimHal(name)
     from hal_board import BoardHal
 
-    if _on_host():
-        from sim_io import SimIO
+    # A board's own machine module, or on the virtual board its port's machine
+    # twin (host_tools/guest/vboot.py): the same real-board path either way.
+    import machine
 
-        io = SimIO()
-    else:
-        import machine
+    from hal_board import MachineIO
 
-        from hal_board import MachineIO
-
-        io = MachineIO(machine, name)
+    io = MachineIO(machine, name)
     label = profile_name or name
     if isinstance(plan, str):
         hal = BoardHal(None, io, label)

@@ -1,5 +1,5 @@
 # The hardware layer of a board profile: the drivers hw.plan() chose, built
-# from an IO factory (MachineIO on a board, sim_io.SimIO on the virtual board),
+# from an IO factory (MachineIO: the board's machine, or its twin on the virtual board),
 # polled every 10 ms slice, read once per control tick. Driver faults go to the
 # supervisor as alarm bits in meas.faults. The watchdog is fed from the loop's
 # slice only, so a stuck loop (or console) resets the board.

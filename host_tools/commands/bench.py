@@ -89,7 +89,7 @@ def bench_link(requests: int = 300) -> dict:
 
 
 # The virtual boards `bench --hil` measures: without a profile (HIL only), then
-# with each board profile's drivers on simulated peripherals.
+# with each board profile's drivers on the port's machine twin.
 HIL_PROFILES = (None, "esp32-devkitc", "pico")
 
 

@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="MicroPython port the firmware sees (default esp32)")
     parser.add_argument("--profile",
                         help="board profile (esp32-devkitc, pico): the firmware builds its "
-                             "drivers on simulated peripherals; default: none (HIL only)")
+                             "drivers on the port's machine twin; default: none (HIL only)")
     parser.add_argument("--hw", type=Path, help="hardware config for the profile (/hw.json)")
 
 

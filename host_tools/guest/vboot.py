@@ -1,5 +1,13 @@
 # Entry script of the virtual board's interpreter (see vrepl.py). boot() never
 # returns: the interpreter ends through the host's "exit" call.
+#
+# With a board profile in /board.json, the port's machine twin (host_tools/twins,
+# mounted at /_twins/twins as .mpy) becomes `machine`, `onewire` and `esp32`
+# before main.py runs, so the firmware takes its real-board path on pins that
+# behave as the port's do (docs/machine-twins.md). Arguments from the host:
+# "raw" (start in the raw REPL), "boot=EVENT" and "hw=EVENT" (what ended the last
+# run: power, reset, wdt, crash, soft -> reset_cause()), "wdt=TIMEOUT:LEFT_MS"
+# (a watchdog a soft reset left running).
 import gc
 
 gc.disable()
@@ -7,4 +15,67 @@ import sys  # noqa: E402
 
 import vrepl  # noqa: E402
 
+
+def _opts():
+    out = {}
+    for arg in sys.argv[1:]:
+        key, _, value = arg.partition("=")
+        out[key] = value
+    return out
+
+
+def _port():
+    import json
+
+    try:
+        with open("/board.json") as f:
+            info = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(info, dict) or not isinstance(info.get("profile"), str):
+        return None
+    port = info.get("board")
+    return port if port in ("esp32", "rp2") else None
+
+
+def _exit_for(kind, cause):
+    import host
+
+    host.call("exit", "102" if kind == "hard" else "100")
+
+
+def _feed(timeout_ms):
+    import host
+
+    host.call("wdt", str(timeout_ms))
+
+
+def _install(port, opts):
+    before = gc.mem_alloc()
+    sys.path.append("/_twins")
+    import twins
+    from twins.clock import RealClock
+
+    cause = twins.port_module(port).boot_cause(opts.get("boot", "power"), opts.get("hw", "power"))
+    state = {"cause": cause}
+    if opts.get("wdt"):
+        timeout, _, left = opts["wdt"].partition(":")
+        state["wdt"] = {"timeout_ms": int(timeout), "left_us": int(left) * 1000}
+    m = twins.make_machine(port, clock=RealClock(), restore=state)
+    b = m._board
+    b.reset_hook = _exit_for
+    b.wdt_hook = _feed
+    sys.modules["machine"] = m
+    sys.modules["onewire"] = m.onewire
+    if m.esp32 is not None:
+        sys.modules["esp32"] = m.esp32
+    twins.heap_bytes = gc.mem_alloc() - before  # read by the memory bench
+
+
+_o = _opts()
+_p = _port()
+if _p is not None:
+    _install(_p, _o)
+_o = _p = None
+gc.collect()
 vrepl.boot("raw" in sys.argv[1:])
