@@ -94,3 +94,25 @@ def test_both_profiles_default_pins_pass_the_new_checks():
                     hw.plan({section: {"driver": driver}}, prof)
                 except ConfigError as exc:  # only a peripheral or IRQ kind the board lacks
                     assert "needs the" in str(exc) or "soft" in str(exc), (name, exc)
+
+
+def test_wiring_doc_flags_strapping_and_input_only_pins_as_the_profiles_say():
+    import re
+
+    from host_tools.paths import PROJECT_ROOT
+
+    current = None
+    seen = 0
+    for line in (PROJECT_ROOT / "docs" / "wiring.md").read_text().splitlines():
+        heading = re.match(r"^## .*\(`(?P<name>[a-z0-9-]+)`\)", line)
+        if heading:
+            current = hwconfig.load_profile(heading["name"])
+            continue
+        row = re.match(r"^\| [^|]*\(`[a-z_0-9]+\.[a-z_0-9]+`\) \| (\d+) \| ([^|]*) \|", line)
+        if row and current is not None:
+            gpio, header = int(row[1]), row[2]
+            assert ("⚠" in header) == (str(gpio) in current["strapping"]), line
+            assert ("◇" in header) == (gpio in current["input_only"]), line
+            assert header.strip().strip("⚠◇ "), line  # a header pin number is given
+            seen += 1
+    assert seen >= 40
