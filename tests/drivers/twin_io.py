@@ -2,12 +2,14 @@
 board as a driver test sees it. Nothing here models a port; everything goes
 through the twin's own API (machine side) or its world (outside)."""
 
-import sys
-import types
-
 import pytest
 
 import hal_board
+from host_tools.twins.modules import installed
+
+# Firmware modules that bind board modules (machine, esp32) at import: imported
+# afresh for each board.
+_BINDS_AT_IMPORT = ("io_esp32",)
 
 # Peripherals only some ports have, with where the port defines them (v1.27).
 ONLY_ON = {
@@ -43,52 +45,7 @@ def profile_pin(port, role):
     return profile(port)["pins"][role]
 
 
-# ADC pins the board profiles use for analog inputs (ntc.adc on each profile).
-ADC_PIN = {"esp32": 34, "rp2": 26}
 FULL = 65535
-
-
-def board_time(m):
-    """The board's `time` module as the firmware uses it, on the twin's clock."""
-    clock = m.world.clock
-    t = types.ModuleType("time")
-    for name in ("ticks_us", "ticks_ms", "ticks_diff", "ticks_add", "sleep_ms", "sleep_us"):
-        setattr(t, name, getattr(clock, name))
-    return t
-
-
-# Modules the firmware imports by name on a board; the twin gives its own.
-_BOARD_MODULES = ("time", "machine", "onewire", "esp32")
-# Firmware modules that bind board modules at import (re-imported per board).
-_BINDS_AT_IMPORT = ("io_esp32",)
-
-
-class board_modules:
-    """While active, `import time/machine/onewire/esp32` give board m's twins, as
-    on the board (CPython's own modules come back afterwards)."""
-
-    def __init__(self, m):
-        self.mods = {"time": board_time(m), "machine": m, "onewire": m.onewire,
-                     "esp32": m.esp32}
-
-    def __enter__(self):
-        self.saved = {name: sys.modules.get(name) for name in _BOARD_MODULES + _BINDS_AT_IMPORT}
-        for name in _BINDS_AT_IMPORT:
-            sys.modules.pop(name, None)
-        for name, mod in self.mods.items():
-            if mod is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = mod
-        return self
-
-    def __exit__(self, *exc):
-        for name, mod in self.saved.items():
-            if mod is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = mod
-        return False
 
 
 class BoardIO:
@@ -98,7 +55,7 @@ class BoardIO:
 
     def __init__(self, m):
         self._m = m
-        with board_modules(m):
+        with installed(m, fresh=_BINDS_AT_IMPORT):
             self._io = hal_board.MachineIO(m, m.port)
 
     def __getattr__(self, name):
@@ -108,7 +65,7 @@ class BoardIO:
         m = self._m
 
         def call(*pos, **kw):
-            with board_modules(m):
+            with installed(m, fresh=_BINDS_AT_IMPORT):
                 return attr(*pos, **kw)
 
         return call
@@ -135,7 +92,7 @@ class AdcInput:
     def __init__(self, m, pin=None):
         self.m = m
         self.w = m.world
-        self.pin = ADC_PIN[m.port] if pin is None else pin
+        self.pin = profile_pin(m.port, "ntc.adc") if pin is None else pin
         self.adc = make_adc(m, self.pin)
         self.code = None
 
