@@ -163,3 +163,22 @@ def test_de_drops_only_after_the_last_stop_bit_on_rp2(early):
     assert lows[-1] >= line.tx_end_us  # the whole frame was on the wire with DE high
     # and not much later: the reply starts right after the frame
     assert lows[-1] - line.tx_end_us <= line.char_us()
+
+
+def test_the_documented_rs485_bias_gives_more_than_the_receiver_threshold():
+    """docs/wiring.md's bias table: idle V_AB = 3.3 V * 60 / (60 + 2 R_b) with two
+    120 ohm terminations; the recommended value clears 200 mV with the supply 5 % low
+    and keeps the drivers' load at or above TIA-485's 54 ohm."""
+    import re
+
+    from host_tools.paths import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "docs" / "wiring.md").read_text()
+    rows = re.findall(r"^\| \**(\d+) Ω\** \| \**(\d+) mV", text, re.M)
+    assert len(rows) >= 4
+    for r_b, mv in rows:
+        assert round(3300 * 60 / (60 + 2 * int(r_b))) == int(mv)
+    chosen = int(re.search(r"Use \*\*(\d+) Ω\*\*", text)[1])
+    assert 3135 * 60 / (60 + 2 * chosen) > 200
+    assert 60 * 2 * chosen / (60 + 2 * chosen) >= 54
+    assert 3300 * 60 / (60 + 2 * 680) < 200  # the old 680 ohm: 139 mV, under the threshold
