@@ -97,7 +97,8 @@ def test_esp32_devkitc_boots_and_serves_at_its_stock_heap(tmp_path):
 def test_bench_memory_reports_the_budget_figures():
     figures = bench.measure_boot_and_steady("esp32-devkitc")
     assert not figures["failed_requests"]
-    assert 0 < figures["host_baseline_bytes"] < figures["live_heap_bytes"]
+    assert figures["virtual_board_live_heap_bytes"] == (figures["live_heap_bytes"]
+                                                       + figures["host_baseline_bytes"])
     assert figures["live_heap_bytes"] <= figures["live_heap_max_bytes"]
     assert figures["boot_peak_bytes"] == max(figures["boot_phase_peaks_bytes"])
     assert figures["boot_peak_bytes"] <= BOOT_PEAK_BUDGET
@@ -110,3 +111,37 @@ def test_module_order_puts_each_module_after_its_imports():
     assert "main" not in order and "manifest" not in order
     assert order.index("core.compat") < order.index("core.config") < order.index("console")
     assert order.index("core") < order.index("core.compat")
+
+
+def test_manifest_freezes_every_board_module_and_keeps_main_a_file():
+    calls = {"include": [], "package": [], "module": []}
+    source = (FIRMWARE_DIR / "manifest.py").read_text()
+    exec(compile(source, "manifest.py", "exec"),
+         {name: calls[name].append for name in calls})
+    assert calls["include"] == ["$(PORT_DIR)/boards/manifest.py"]
+    frozen = {f"{p}/" for p in calls["package"]} | set(calls["module"])
+    modules = {src.relative_to(FIRMWARE_DIR).as_posix()
+               for src in FIRMWARE_DIR.rglob("*.py") if "__pycache__" not in src.parts}
+    for rel in modules - {"main.py", "manifest.py"}:
+        assert rel in frozen or rel.split("/")[0] + "/" in frozen, rel
+    assert "main.py" not in frozen
+    assert all((FIRMWARE_DIR / m).is_file() for m in calls["module"])
+    assert all((FIRMWARE_DIR / p / "__init__.py").is_file() for p in calls["package"])
+
+
+def test_param_help_comes_from_the_host(tmp_path, capsys):
+    import json
+    import subprocess
+
+    from host_tools.cli import main
+
+    with VirtualBoard(tmp_path / "flash", restart_delay_s=0.05,
+                      log=subprocess.DEVNULL) as board:
+        with Link(board.port, timeout_s=10.0) as link:
+            link.wait_for("!boot", 20.0)
+            assert "help" not in link.command("param kp").body
+        assert main(["param", "get", "kp", "--json", "--port", board.port]) == 0
+        got = json.loads(capsys.readouterr().out)
+        assert got["value"] == "0.4" and "proportional gain" in got["help"]
+        assert main(["param", "list", "ti_", "--port", board.port]) == 0
+        assert "integral time" in capsys.readouterr().out
