@@ -10,12 +10,8 @@ from .uart import UartLine
 def bind(cls, board):
     """A subclass of cls whose instances act on `board` (one board's machine module)."""
 
-    class Bound(cls):
-        pass
-
-    Bound._board = board
-    Bound._port = board.port
-    return Bound
+    return type(cls.__name__, (cls,), {"_board": board, "_port": board.port,
+                                       "__module__": cls.__module__})
 
 
 class PinCommon:
