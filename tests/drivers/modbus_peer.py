@@ -8,7 +8,7 @@
 - Pseudo-terminal plumbing for a real pymodbus RTU server: `PtyPair`, a
   `LineProxy` that plays the RS-485 cable between two pty pairs (and can cut
   the line or corrupt replies), `PymodbusPeer` (ModbusSerialServer in a
-  background thread) and `SerialUart` (the master's UART over pyserial).
+  background thread) and `PtyPeer` (a twin UART's far end on a pty).
 """
 
 from __future__ import annotations
@@ -25,13 +25,6 @@ from pymodbus.framer import FramerType
 from pymodbus.framer.rtu import FramerRTU
 from pymodbus.server import ModbusSerialServer
 from pymodbus.simulator import DataType, SimData, SimDevice
-
-TICKS_MAX = (1 << 30) - 1
-
-
-def ticks_ms() -> int:
-    """MicroPython-style wrapping millisecond ticks from the host clock."""
-    return (time.monotonic_ns() // 1_000_000) & TICKS_MAX
 
 
 def rtu_crc(frame: bytes) -> bytes:
@@ -321,38 +314,34 @@ class PymodbusPeer:
         self._thread.join(5)
 
 
-class SerialUart:
-    """The slice of machine.UART the Modbus master uses, over pyserial."""
+class PtyPeer:
+    """The far end of a twin board's UART wired to a pseudo-terminal (set it as
+    world.uart(id).peer): each frame the board sends goes out on the pty, and
+    what comes back before the line falls silent is the answer, which reaches
+    the board right after its frame at the line's baud rate (the twin paces it).
+    Nothing back within `first_byte_s` of host time: no answer."""
 
-    _PARITY = {None: serial.PARITY_NONE, 0: serial.PARITY_EVEN, 1: serial.PARITY_ODD}
+    def __init__(self, port: str, first_byte_s: float = 0.4, silence_s: float = 0.03):
+        self.ser = serial.serial_for_url(port, baudrate=115200, timeout=0)
+        self.first_byte_s = first_byte_s
+        self.silence_s = silence_s
+        self.frames = 0
 
-    def __init__(self, port: str):
-        self.ser = serial.serial_for_url(port, baudrate=19200, timeout=0)
-        self.written = bytearray()
-
-    def init(self, baudrate=9600, bits=8, parity=None, stop=1, **_):
-        self.ser.baudrate = baudrate
-        self.ser.bytesize = bits
-        self.ser.parity = self._PARITY[parity]
-        self.ser.stopbits = stop
-
-    def write(self, buf) -> int:
-        data = bytes(buf)
-        self.written += data
-        return self.ser.write(data) or 0
-
-    def any(self) -> int:
-        return self.ser.in_waiting
-
-    def readinto(self, buf, n: int = -1):
-        data = self.ser.read(len(buf) if n < 0 else n)
-        if not data:
-            return None
-        buf[: len(data)] = data
-        return len(data)
-
-    def flush(self):
+    def respond(self, frame: bytes) -> bytes:
+        self.frames += 1
+        self.ser.reset_input_buffer()  # a late answer to an earlier frame is gone
+        self.ser.write(frame)
         self.ser.flush()
+        out = bytearray()
+        deadline = time.monotonic() + self.first_byte_s
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return bytes(out)
+            ready, _, _ = select.select([self.ser.fileno()], [], [], left)
+            if ready:
+                out += self.ser.read(self.ser.in_waiting or 1)
+                deadline = time.monotonic() + self.silence_s
 
     def close(self):
         self.ser.close()
