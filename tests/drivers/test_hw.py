@@ -5,6 +5,7 @@ import pytest
 import hw
 from core.config import ConfigError
 from host_tools import hwconfig
+from twin_io import PROFILE
 
 PROFILES = hwconfig.profiles()
 
@@ -88,13 +89,15 @@ def test_wrong_pins_and_missing_peripherals_name_the_key(name, config, key, word
     assert words in str(err.value)
 
 
-def test_driver_limits_are_checked_when_the_drivers_are_built():
-    """Cross-field limits live in the drivers; the host check builds them on sim peripherals."""
+def test_driver_limits_are_checked_when_the_drivers_are_built(port):
+    """Cross-field limits live in the drivers; the host check builds them on the
+    profile's port's machine twin."""
     from host_tools.errors import CopflowError
 
     bad = {"flow": {"driver": "current_loop", "params": {"range_low": 5.0, "range_high": 1.0}}}
     with pytest.raises(CopflowError, match="flow.params.range_low"):
-        hwconfig.check(bad, "pico")
+        hwconfig.check(bad, PROFILE[port])
+    hwconfig.check({"flow": {"driver": "current_loop"}}, PROFILE[port])
 
 
 def test_metering_sections_take_their_own_default_pins():
