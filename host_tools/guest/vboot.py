@@ -7,7 +7,7 @@
 # behave as the port's do (docs/machine-twins.md). Arguments from the host:
 # "raw" (start in the raw REPL), "boot=EVENT" and "hw=EVENT" (what ended the last
 # run: power, reset, wdt, crash, soft -> reset_cause()), "wdt=TIMEOUT:LEFT_MS"
-# (a watchdog a soft reset left running).
+# (a watchdog a soft reset left running), "twin_heap=BYTES" (heap added for the twins).
 import gc
 
 gc.disable()
@@ -51,7 +51,6 @@ def _feed(timeout_ms):
 
 
 def _install(port, opts):
-    before = gc.mem_alloc()
     sys.path.append("/_twins")
     import twins
     from twins.clock import RealClock
@@ -69,13 +68,31 @@ def _install(port, opts):
     sys.modules["onewire"] = m.onewire
     if m.esp32 is not None:
         sys.modules["esp32"] = m.esp32
-    twins.heap_bytes = gc.mem_alloc() - before  # read by the memory bench
+
+
+def _reserve(before, size):
+    # The host gave the interpreter `size` bytes more than the board's heap for
+    # the twins; what they do not use is held here, so the firmware sees the
+    # board's own heap. twins.heap_bytes: what to subtract from heap figures.
+    import twins
+
+    used = gc.mem_alloc() - before
+    if used < size - 64:
+        twins.reserve = bytearray(size - used - 64)
+    elif used > size:
+        sys.stderr.write("vboot: the twins take %d bytes, more than the %d reserved\n"
+                         % (used, size))
+    twins.heap_bytes = gc.mem_alloc() - before
 
 
 _o = _opts()
 _p = _port()
+gc.collect()
+_b = gc.mem_alloc()
 if _p is not None:
     _install(_p, _o)
-_o = _p = None
+    gc.collect()
+    _reserve(_b, int(_o.get("twin_heap", "0")))
+_o = _p = _b = None
 gc.collect()
 vrepl.boot("raw" in sys.argv[1:])
