@@ -1,6 +1,6 @@
 # Console commands used now and then (docs/protocol.md): the parameter table,
 # coefficient sets, save/load/defaults, alarms, telemetry settings, heap
-# figures, the PIN lock. console.py imports this
+# figures, the PIN lock, starting and stopping HIL. console.py imports this
 # module for one request and drops it again, so its code and texts take no
 # heap between requests (docs/performance.md, "Memory").
 import json
@@ -9,6 +9,7 @@ from console import ConsoleError, _alnum, _parse_number, fmt
 from core import alarms
 from core import config as config_mod
 from core.coeffs import season_to_dict
+from core.compat import as_number
 
 _COEFF_KEYS = ("a0", "a1", "a2", "a3", "b0", "b1", "b2", "b3", "c", "t_lo", "t_hi", "t_ref",
                "p_lo", "p_hi")
@@ -171,6 +172,31 @@ def cmd_ack(console, args):
     app.controller.sticky_alarms &= ~alarms.WDT_RESET
     app.latched_alarms &= app.controller.cmd.alarms & ~alarms.WDT_RESET
     return "latched=%x" % app.latched_alarms
+
+
+def cmd_hil(console, args):
+    """hil lockstep|realtime [OUT], hil off, hil (the mode); `hil step` and `hil meas`
+    are served by console.py itself."""
+    from hil import LOCKSTEP, MODE_NAMES, OFF, REALTIME
+
+    app = console.app
+    sub = args[0] if args else ""
+    if sub in ("lockstep", "realtime") and len(args) <= 2:
+        if len(args) == 2:  # the actuator's present output: a bumpless start
+            out = as_number(args[1])
+            if out is None or not 0.0 <= out <= 100.0:
+                raise ConsoleError("E_RANGE", "hil %s OUT: 0..100 %%" % sub)
+            app.controller.preset_output(out)
+        app.hil_start(LOCKSTEP if sub == "lockstep" else REALTIME)
+    elif sub == "off" and len(args) == 1:
+        app.hil_stop()
+    elif sub != "":
+        raise ConsoleError("E_SYNTAX", "usage: hil lockstep|realtime|off | hil step DT_MS "
+                           "T_IN_C FLOW_M3H RUNNING MODE [T_OUT_C P_UNIT_W P_PUMP_W] "
+                           "| hil meas T_IN_C FLOW_M3H RUNNING MODE [T_OUT_C P_UNIT_W "
+                           "P_PUMP_W]")
+    mode = app.hil.mode
+    return "hil=%s" % MODE_NAMES[mode if mode != OFF else 0]
 
 
 def cmd_lock(console, args):
