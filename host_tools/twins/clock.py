@@ -54,21 +54,18 @@ class VirtualClock:
 
 
 class RealClock:
-    """The host MicroPython's own clock (virtual board). `us` unwraps ticks_us."""
+    """The host MicroPython's own clock (virtual board). `us` counts from start
+    on time.time_ns(), so it never wraps (ticks_us would after 18 minutes)."""
 
     def __init__(self):
         import time
 
         self._time = time
-        self._last = time.ticks_us()
-        self._us = 0
+        self._t0 = time.time_ns()
 
     @property
     def us(self):
-        now = self._time.ticks_us()
-        self._us += ticks_diff(now, self._last)
-        self._last = now
-        return self._us
+        return (self._time.time_ns() - self._t0) // 1000
 
     def advance_us(self, us):
         self.sleep_us(us)
