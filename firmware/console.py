@@ -219,22 +219,17 @@ class Console:
         return self._set("season", args[0])
 
     def cmd_hil(self, args):
-        from hil import LOCKSTEP, MODE_NAMES, OFF, REALTIME, HilError
+        # Only the requests of a running HIL session are served here, where they
+        # are fast; starting, stopping and the usage text come from console_extra.
+        sub = args[0] if args else ""
+        if sub != "step" and sub != "meas":
+            return _extra("hil", self, args)
+        from hil import LOCKSTEP, REALTIME, HilError
 
         app = self.app
         hil = app.hil
-        sub = args[0] if args else ""
         try:
-            if sub in ("lockstep", "realtime") and len(args) <= 2:
-                if len(args) == 2:  # the actuator's present output: a bumpless start
-                    out = as_number(args[1])
-                    if out is None or not 0.0 <= out <= 100.0:
-                        raise ConsoleError("E_RANGE", "hil %s OUT: 0..100 %%" % sub)
-                    app.controller.preset_output(out)
-                app.hil_start(LOCKSTEP if sub == "lockstep" else REALTIME)
-            elif sub == "off" and len(args) == 1:
-                app.hil_stop()
-            elif sub == "step":
+            if sub == "step":
                 if hil.mode != LOCKSTEP:
                     raise ConsoleError("E_STATE", "hil step needs hil lockstep first")
                 dt = as_number(args[1]) if len(args) > 1 else None
@@ -248,19 +243,13 @@ class Console:
                     fmt(cmd.output_pct), fmt(cmd.pump_run), fmt(cmd.flow_sp_pct),
                     fmt(cmd.p_opt_pct), fmt(cmd.flow_pct), STATE_NAMES[cmd.state], cmd.alarms,
                     cmd.season, hil.clock_ms, "none" if meter is None else fmt(meter))
-            elif sub == "meas":
-                if hil.mode != REALTIME:
-                    raise ConsoleError("E_STATE", "hil meas needs hil realtime first")
-                hil.parse(args[1:])
-                hil.streamed(app.now_ms())
-            elif sub != "":
-                raise ConsoleError("E_SYNTAX", "usage: hil lockstep|realtime|off | hil step DT_MS "
-                                   "T_IN_C FLOW_M3H RUNNING MODE [T_OUT_C P_UNIT_W P_PUMP_W] "
-                                   "| hil meas T_IN_C FLOW_M3H RUNNING MODE [T_OUT_C P_UNIT_W "
-                                   "P_PUMP_W]")
+            if hil.mode != REALTIME:
+                raise ConsoleError("E_STATE", "hil meas needs hil realtime first")
+            hil.parse(args[1:])
+            hil.streamed(app.now_ms())
         except HilError as exc:
             raise ConsoleError("E_VALUE", str(exc))
-        return "hil=%s" % MODE_NAMES[hil.mode if hil.mode != OFF else 0]
+        return "hil=realtime"
 
     def cmd_reboot(self, args):
         self.app.request_reboot()
