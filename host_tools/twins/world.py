@@ -130,6 +130,13 @@ class World:
         """The esp32.PCNT unit's counter (ESP32 only), for pulses from outside."""
         return self._board.pcnt_units.get(unit)
 
+    def repl_write_cost_us(self, nbytes):
+        """What printing nbytes on the REPL costs the program, in us: on the ESP32
+        (UART0) a line that does not fit the 128-byte FIFO waits whole 10 ms RTOS
+        ticks (esp32_machine.repl_write_cost_us); the RP2's REPL is USB CDC, buffered."""
+        fn = getattr(self._board.port, "repl_write_cost_us", None)
+        return 0 if fn is None else fn(nbytes)
+
     # ---- watchdog and resets ------------------------------------------------
     @property
     def wdt(self):

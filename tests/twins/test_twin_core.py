@@ -376,6 +376,8 @@ def test_uart_ids_and_pins():
 
 
 def test_esp32_repl_lines_over_128_bytes_block_for_rtos_ticks():
+    assert make_machine("esp32").world.repl_write_cost_us(300) >= 10000
+    assert make_machine("rp2").world.repl_write_cost_us(300) == 0
     assert repl_write_cost_us(100) == 0
     assert repl_write_cost_us(128) == 0
     assert repl_write_cost_us(129) == 10000
