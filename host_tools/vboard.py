@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 import tty
@@ -183,13 +184,19 @@ class VirtualBoard:
                 raw = False
 
     def kill(self) -> None:
-        """Cut the power: the guest dies wherever it is (for power-cut tests)."""
+        """Cut the power: the guest dies wherever it is (for power-cut tests), and the
+        bytes it had not read yet die with it, as a board's receive buffer does."""
         proc = self._proc
         if proc and proc.poll() is None:
             self._killed = True  # a power cut: no watchdog survives it
             if os.path.exists(self._wdt_state):
                 os.remove(self._wdt_state)
             proc.kill()
+            proc.wait()
+            try:
+                termios.tcflush(self.master, termios.TCIFLUSH)
+            except (OSError, termios.error):
+                pass
 
     def stop(self) -> None:
         self._stop.set()

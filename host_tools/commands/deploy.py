@@ -1,10 +1,22 @@
-"""`copflow deploy`: compile the firmware with mpy-cross, copy it with mpremote, reboot, check.
+"""`copflow deploy`: compile the firmware, then put it on a board so that no interruption
+can leave a board that does not boot (docs/deploy.md).
+
+1. Maintenance: a running copflow is asked for `maint` (it writes /maint and hard-resets; a
+   hardware reset is the only thing that stops a running watchdog, and main.py then boots into
+   the REPL with outputs safe and no watchdog). A board without copflow gets mpremote's Ctrl-C.
+2. Stage: every file goes into the staging folder /new; the running firmware is not touched.
+3. Verify: each staged file's sha256, computed on the board, must match the build's.
+4. Switch: renames from /new into place, main.py last, under the maintenance flag, so a power
+   cut in the middle of the switch boots into maintenance (a safe board, no watchdog, deploy
+   runs again) and never into a mixed set of old and new modules.
+5. Reboot and check the `!boot` banner and the version `hello` reports.
 
 main.py stays source (a board runs /main.py); every other module goes as .mpy
 bytecode, which loads without the compiler and so needs far less RAM at boot.
 """
 
 import argparse
+import hashlib
 import json
 import shutil
 import subprocess
@@ -20,6 +32,10 @@ from host_tools.link import Link
 from host_tools.paths import FIRMWARE_DIR
 
 SOURCE_ONLY = ("main.py",)
+STAGE = "new"  # the staging folder on the board, /new
+MAINT_FLAG = "/maint"  # main.py boots into maintenance when it finds this file
+MAINT_WAIT_S = 30.0  # a hard reset and a maintenance boot
+BOOT_WAIT_S = 30.0  # a normal boot, up to the !boot banner
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,20 +49,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: keep the board's, or the profile's default wiring)")
 
 
-def build(out: Path, board: str, profile: str | None = None, hw: dict | None = None
-          ) -> list[Path]:
+def build(out: Path, board: str, profile: str | None = None, hw: dict | None = None,
+          firmware_dir: Path = FIRMWARE_DIR) -> list[Path]:
     """The files a board gets: modules as .mpy, main.py as source, the board
     profiles, /board.json naming port and profile, and /hw.json if given."""
     files = []
-    for src in sorted((FIRMWARE_DIR / "boards").glob("*.json")):
+    for src in sorted((firmware_dir / "boards").glob("*.json")):
         dst = out / "boards" / src.name
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, dst)
         files.append(dst)
-    for src in sorted(FIRMWARE_DIR.rglob("*.py")):
+    for src in sorted(firmware_dir.rglob("*.py")):
         if "__pycache__" in src.parts or src.name in fwbuild.NOT_ON_BOARD:
             continue
-        rel = src.relative_to(FIRMWARE_DIR)
+        rel = src.relative_to(firmware_dir)
         if rel.as_posix() in SOURCE_ONLY:
             dst = out / rel
             dst.parent.mkdir(parents=True, exist_ok=True)
@@ -70,19 +86,281 @@ def write_board_files(out: Path, board: str, profile: str | None, hw: dict | Non
         (out / "hw.json").write_text(json.dumps(hw, indent=1) + "\n")
 
 
-def mpremote(port: str, *args: str, timeout_s: float = 120) -> str:
+def stale_twins(entries: list[tuple[str, str]]) -> list[str]:
+    """.py twins of modules shipped as .mpy: a board would import them first."""
+    return [p[:-4] + ".py" for p, _ in entries if p.endswith(".mpy")]
+
+
+def manifest(out: Path) -> list[tuple[str, str]]:
+    """(path on the board, sha256) of every file in the build, main.py last: the switch
+    renames in this order, so the board's entry point changes only when the set is complete."""
+    entries = []
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        rel = path.relative_to(out).as_posix()
+        entries.append((rel, hashlib.sha256(path.read_bytes()).hexdigest()))
+    entries.sort(key=lambda e: e[0] in SOURCE_ONLY)
+    return entries
+
+
+# ---- mpremote ---------------------------------------------------------------
+
+def mpremote(port: str, *args: str, timeout_s: float = 600) -> str:
+    """Run mpremote on the port; any failure is one line (no mpremote traceback)."""
     cmd = [sys.executable, "-m", "mpremote", "connect", port, *args]
+    what = args[0] if args else "connect"
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        raise CopflowError(f"mpremote timed out on {port} ({' '.join(args[:2])})") from None
+        raise CopflowError(f"{port}: the board did not finish mpremote {what} within "
+                           f"{timeout_s:g} s") from None
     if proc.returncode != 0:
-        raise CopflowError(f"mpremote {' '.join(args[:2])} on {port} failed: "
-                           f"{(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
+        raise CopflowError(f"{port}: mpremote {what} failed: {_last_line(proc)}")
     return proc.stdout
 
 
+def _last_line(proc: subprocess.CompletedProcess) -> str:
+    lines = [ln.strip() for ln in (proc.stderr + "\n" + proc.stdout).splitlines() if ln.strip()]
+    if not lines:
+        return f"exit status {proc.returncode}"
+    last = lines[-1]
+    if last.startswith("mpremote: "):
+        last = last[len("mpremote: "):]
+    return last
+
+
+# Board-side snippets (MicroPython). Small frames, no collection inside: the host
+# MicroPython's collector must not run while a module-level frame is active
+# (docs/micropython-host.md), and a board has no need to.
+_RMTREE = """
+import os
+def rmtree(p):
+    try:
+        names = [e[0] for e in os.ilistdir(p)]
+    except OSError:
+        return
+    for n in names:
+        q = p + '/' + n
+        try:
+            os.remove(q)
+        except OSError:
+            rmtree(q)
+    os.rmdir(p)
+"""
+
+_HASH = """
+import hashlib, binascii
+def sha(p):
+    d = hashlib.sha256()
+    b = bytearray(512)
+    m = memoryview(b)
+    with open(p, 'rb') as f:
+        while True:
+            n = f.readinto(b)
+            if not n:
+                break
+            d.update(m[:n])
+    return binascii.hexlify(d.digest()).decode()
+def show(base, p):
+    try:
+        print('=', p, sha(base + p))
+    except OSError:
+        print('=', p, '-')
+"""
+
+_SWITCH = """
+import os
+def rm(p):
+    try:
+        os.remove(p)
+    except OSError:
+        pass
+def mv(p):
+    try:
+        os.rename('/%s/' % STAGE + p, '/' + p)
+    except OSError:
+        rm('/' + p)
+        os.rename('/%s/' % STAGE + p, '/' + p)
+"""
+
+
+def prepare_script() -> str:
+    """An empty staging folder."""
+    return f"STAGE = {STAGE!r}\n" + _RMTREE + "rmtree('/' + STAGE)\nos.mkdir('/' + STAGE)\n"
+
+
+def hash_script(paths: list[str], base: str) -> str:
+    """Prints `= PATH SHA256` (or `-` for a missing file) for each path under base."""
+    return _HASH + "".join(f"show({base!r}, {p!r})\n" for p in paths)
+
+
+def switch_script(moves: list[str], stale: tuple[str, ...] | list[str] = (),
+                  limit: int | None = None) -> str:
+    """The renames from the staging folder into place (`moves`, main.py last), between
+    writing and removing the maintenance flag; `stale` files are removed first. `limit`
+    stops after that many renames (what a power cut there leaves behind; tests use it)."""
+    dirs = sorted({"/".join(p.split("/")[:i]) for p in moves for i in range(1, p.count("/") + 1)})
+    lines = [f"STAGE = {STAGE!r}", _SWITCH, _RMTREE,
+             f"f = open({MAINT_FLAG!r}, 'w')", "f.write('deploy\\n')", "f.close()"]
+    lines += [f"rm('/{p}')" for p in stale]
+    lines += [f"try:\n    os.mkdir('/{d}')\nexcept OSError:\n    pass" for d in dirs]
+    renames = [f"mv({p!r})" for p in moves]
+    if limit is not None:
+        return "\n".join(lines + renames[:limit]) + "\n"
+    lines += renames
+    lines += [f"rm({MAINT_FLAG!r})", "rmtree('/' + STAGE)", f"print('switched', {len(moves)})"]
+    return "\n".join(lines) + "\n"
+
+
+# ---- the steps ----------------------------------------------------------------
+
+def reach_repl(port: str, timeout_s: float) -> None:
+    """Ctrl-C, then Ctrl-A: the board must answer with its raw REPL banner. Checked here
+    because mpremote waits forever on a board that sends nothing."""
+    with Link(port, timeout_s=timeout_s) as link:
+        link.write_raw(b"\r\x03\x03")
+        time.sleep(0.2)
+        link.write_raw(b"\r\x01")
+        deadline = time.monotonic() + max(timeout_s, 5.0)
+        seen = b""
+        while time.monotonic() < deadline:
+            try:
+                chunk = link.serial.read(256)
+            except OSError as exc:
+                raise CopflowError(f"{port}: read failed: {exc}") from None
+            seen += chunk
+            if b"raw REPL; CTRL-B to exit" in seen:
+                link.write_raw(b"\x02")  # back to the friendly REPL; mpremote takes over
+                return
+    raise CopflowError(f"{port}: the board does not answer (neither the copflow console nor "
+                       "the MicroPython REPL): check the port and the cable")
+
+
+def enter_maintenance(port: str, timeout_s: float) -> bool:
+    """Ask a running copflow for `maint` and wait for its maintenance boot. True when the
+    board is in maintenance; False when no copflow answered (a board without copflow, or one
+    at its REPL already): mpremote's Ctrl-C then reaches the REPL."""
+    with Link(port, timeout_s=timeout_s) as link:
+        try:
+            reply = link.request("maint", timeout_s)
+        except CopflowError:
+            return False  # no copflow console there
+        if not reply.ok:
+            if reply.code == "E_LOCKED":
+                raise CopflowError(f"{port}: the console is locked; unlock it first "
+                                   "(copflow console, `unlock PIN`)")
+            if reply.code == "E_UNKNOWN":
+                print(f"{port}: this copflow has no `maint` command: using Ctrl-C; its "
+                      "watchdog keeps running and may cut the copy (docs/deploy.md#recovery)")
+                return False
+            raise CopflowError(f"{port}: maint refused: {reply.code} {reply.body}")
+        deadline = time.monotonic() + MAINT_WAIT_S
+        while True:
+            line = link.read_line(deadline)
+            if line is None:
+                raise CopflowError(f"{port}: no !maint line within {MAINT_WAIT_S:g} s after "
+                                   "`maint`: the board did not boot into maintenance")
+            if line.startswith("!maint"):
+                return True
+            if line.startswith("!boot"):
+                raise CopflowError(f"{port}: the board booted its firmware, not maintenance, "
+                                   "after `maint` (does its main.py know /maint?)")
+
+
+def board_hashes(port: str, paths: list[str], base: str = "/") -> dict[str, str]:
+    """sha256 of each file on the board, computed there ("-" for a missing file)."""
+    text = mpremote(port, "exec", hash_script(paths, base))
+    found = {}
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) == 3 and words[0] == "=":
+            found[words[1]] = words[2]
+    return found
+
+
+def changed(port: str, entries: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The entries whose file on the board differs from the build (only those travel)."""
+    found = board_hashes(port, [p for p, _ in entries])
+    return [(p, digest) for p, digest in entries if found.get(p) != digest]
+
+
+def stage(port: str, out: Path, entries: list[tuple[str, str]] | None = None) -> None:
+    """Copy the build's files (or only `entries`) into an empty /new on the board."""
+    if entries is not None:
+        subset = out.parent / (out.name + "-changed")
+        if subset.exists():
+            shutil.rmtree(subset)
+        subset.mkdir(parents=True)
+        for path, _ in entries:
+            (subset / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(out / path, subset / path)
+        out = subset
+    items = [str(p) for p in sorted(out.iterdir())]
+    args = ["exec", prepare_script()]
+    if items:
+        args += ["+", "fs", "cp", "-r", "-f", *items, f":{STAGE}/"]
+    mpremote(port, *args)
+
+
+def verify(port: str, entries: list[tuple[str, str]]) -> None:
+    found = board_hashes(port, [p for p, _ in entries], f"/{STAGE}/")
+    bad = [p for p, digest in entries if found.get(p) != digest]
+    if bad:
+        raise CopflowError(f"{port}: {len(bad)} staged file(s) differ from the build "
+                           f"({', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''}); "
+                           "the firmware on the board is unchanged: deploy again")
+
+
+def switch(port: str, moves: list[tuple[str, str]], stale: list[str]) -> None:
+    text = mpremote(port, "exec", switch_script([p for p, _ in moves], stale))
+    if f"switched {len(moves)}" not in text:
+        raise CopflowError(f"{port}: the switch did not complete ({text.strip()[-200:]!r}); "
+                           "the board boots into maintenance: deploy again")
+
+
+def reboot_and_check(port: str, timeout_s: float) -> None:
+    errors: list[str] = []
+
+    def unsolicited(line: str) -> None:
+        if line.startswith("!error"):
+            errors.append(line)
+
+    with Link(port, timeout_s=timeout_s, on_unsolicited=unsolicited) as link:
+        link.write_raw(b"\r\x03\r\x02")  # leave any raw REPL; reach the friendly REPL
+        time.sleep(0.3)
+        link.write_raw(b"\x04")  # soft reset: main.py runs
+        deadline = time.monotonic() + BOOT_WAIT_S
+        while True:
+            line = link.read_line(deadline)
+            if line is None:
+                raise CopflowError(f"{port}: no !boot line within {BOOT_WAIT_S:g} s after the "
+                                   "switch (docs/deploy.md#recovery)")
+            if line.startswith("!maint"):
+                raise CopflowError(f"{port}: the board booted into maintenance after the "
+                                   "switch: deploy again")
+            if line.startswith("!boot"):
+                boot = line
+                break
+            if line.startswith("!"):
+                unsolicited(line)
+        hello = link.command("hello").fields()
+        time.sleep(2.5)  # a few ticks: the drivers' first readings, or their faults
+        alarms = link.command("alarms").fields().get("names", "")
+    if errors:
+        raise CopflowError(f"{port}: the board booted with errors:\n  "
+                           + "\n  ".join(e[len("!error "):] for e in errors))
+    if hello.get("copflow") != __version__:
+        raise CopflowError(f"board reports copflow {hello.get('copflow')}, "
+                           f"expected {__version__}")
+    print(f"{port}: {boot.split()[0][1:]} ok, hello reports copflow {hello['copflow']} "
+          f"on {hello.get('board')}")
+    if alarms and alarms != "-":
+        print(f"{port}: alarms after boot: {alarms.replace(',', ' ')} "
+              "(docs/drivers.md#driver-alarm-codes)")
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.timeout <= 0:
+        raise CopflowError("--timeout must be positive")
     profile = args.profile or hwconfig.DEFAULT_PROFILE[args.board]
     spec = hwconfig.load_profile(profile)
     if spec["port"] != args.board:
@@ -90,39 +368,25 @@ def run(args: argparse.Namespace) -> int:
     hw = hwconfig.read(args.hw) if args.hw else None
     if hw is not None:
         hwconfig.check(hw, profile, str(args.hw))
-    with board_port(args, heap=spec["virtual_heap"]) as port, \
-            tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "fw"
-        files = build(out, args.board, profile, hw)
-        print(f"built {len(files)} files ({sum(f.stat().st_size for f in files)} bytes)")
-        # Stale .py twins of modules now shipped as .mpy would be imported first.
-        stale = [f.relative_to(out).with_suffix(".py").as_posix() for f in files
-                 if f.suffix == ".mpy"]
-        remove = ";".join(f"rm({p!r})" for p in stale)
-        mpremote(port, "exec", "import os\ndef rm(p):\n try: os.remove(p)\n except OSError: pass\n"
-                 + remove.replace(";", "\n"))
-        mpremote(port, "fs", "cp", "-r", *[str(p) for p in sorted(out.iterdir())], ":")
-        print(f"copied to {port}")
-        errors: list[str] = []
-        with Link(port, timeout_s=args.timeout,
-                  on_unsolicited=lambda line: errors.append(line) if line.startswith("!error")
-                  else None) as link:
-            link.write_raw(b"\r\x03\r\x02")  # leave any raw REPL; reach the friendly REPL
-            time.sleep(0.3)
-            link.write_raw(b"\x04")  # soft reset: main.py runs
-            boot = link.wait_for("!boot", 20.0)
-            hello = link.command("hello").fields()
-            time.sleep(2.5)  # a few ticks: the drivers' first readings, or their faults
-            alarms = link.command("alarms").fields().get("names", "")
-        if errors:
-            raise CopflowError(f"{port}: the board booted with errors:\n  "
-                               + "\n  ".join(e[len("!error "):] for e in errors))
-        if hello.get("copflow") != __version__:
-            raise CopflowError(f"board reports copflow {hello.get('copflow')}, "
-                               f"expected {__version__}")
-        print(f"{port}: {boot.split()[0][1:]} ok, hello reports copflow {hello['copflow']} "
-              f"on {hello.get('board')}")
-        if alarms and alarms != "-":
-            print(f"{port}: alarms after boot: {alarms.replace(',', ' ')} "
-                  "(docs/drivers.md#driver-alarm-codes)")
+        build(out, args.board, profile, hw)
+        entries = manifest(out)
+        size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+        print(f"built {len(entries)} files ({size} bytes)")
+        with board_port(args, heap=spec["virtual_heap"]) as port:
+            if enter_maintenance(port, args.timeout):
+                print(f"{port}: in maintenance (watchdog stopped, outputs safe)")
+            else:
+                reach_repl(port, args.timeout)
+                print(f"{port}: no copflow console; at the MicroPython REPL (Ctrl-C)")
+            moves = changed(port, entries)
+            stage(port, out, moves)
+            print(f"{port}: staged {len(moves)} changed files in /{STAGE} "
+                  f"({len(entries) - len(moves)} up to date)")
+            verify(port, moves)
+            print(f"{port}: verified {len(moves)} files (sha256 on the board)")
+            switch(port, moves, stale_twins(entries))
+            print(f"{port}: switched (main.py last)")
+            reboot_and_check(port, args.timeout)
     return 0
