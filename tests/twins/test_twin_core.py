@@ -481,3 +481,39 @@ def test_boards_are_independent():
     b = make_machine("esp32")
     a.Pin(13, a.Pin.OUT, value=1)
     assert b.world.level(13) == 0
+
+
+def test_uart_read_timeout_per_port():
+    esp = make_machine("esp32")
+    u = esp.UART(2, baudrate=9600, tx=esp.Pin(17), rx=esp.Pin(16), timeout=5)
+    assert u.read(1) is None and esp.world.clock.us == 0  # 5 ms is 0 RTOS ticks
+    u.init(timeout=25)
+    assert u.read(1) is None and esp.world.clock.us == 20000  # two 10 ms ticks
+    rp = make_machine("rp2")
+    u = rp.UART(1, baudrate=9600, tx=rp.Pin(4), rx=rp.Pin(5))
+    assert u.read(1) is None and rp.world.clock.us == 1000  # timeout 0 still waits a tick
+
+
+def test_uart_read_waits_for_a_byte_within_the_timeout(m):
+    u, uid = uart(m)
+    u.init(timeout=50)
+    m.world.uart(uid).feed(b"z", start_us=10000, paced=False)
+    assert u.read(1) == b"z"
+    assert m.world.clock.us == 10000
+
+
+def test_esp32_uart_init_waits_for_tx_done():
+    m = make_machine("esp32")
+    u, uid = uart(m)
+    u.write(b"abcd")
+    u.init(baudrate=19200)
+    assert m.world.clock.us == 4 * 1042 and m.world.uart(uid).tx == b"abcd"
+
+
+def test_a_second_wdt_reconfigures_the_one_watchdog(m):
+    w = m.world
+    m.WDT(timeout=1000)
+    w.clock.advance_ms(800)
+    m.WDT(timeout=3000)
+    w.clock.advance_ms(2500)
+    assert not w.wdt.expired() and w.wdt.timeout_ms == 3000
