@@ -113,6 +113,20 @@ class World:
             board.lines[uart_id] = line
         return line.end
 
+    def rs485(self, uart_id, de_pin, bias_mv, glitch=0x00):
+        """An RS-485 transceiver on the UART, its driver enabled by `de_pin`. When the
+        board releases DE, the bus idles at the bias voltage; below the receivers'
+        200 mV threshold (TIA/EIA-485) the idle line is undefined and the board's
+        receiver sees one garbage character (`glitch`). Returns the far end."""
+        end = self.uart(uart_id)
+
+        def on_de(level, now_us):
+            if not level and bias_mv < 200:
+                end.feed(bytes([glitch]))
+
+        self._board.pin(de_pin).watchers.append(on_de)
+        return end
+
     def spi(self, spi_id):
         from .spi import spi_end
 

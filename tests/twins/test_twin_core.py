@@ -517,3 +517,16 @@ def test_a_second_wdt_reconfigures_the_one_watchdog(m):
     m.WDT(timeout=3000)
     w.clock.advance_ms(2500)
     assert not w.wdt.expired() and w.wdt.timeout_ms == 3000
+
+
+@pytest.mark.parametrize("bias_mv,garbage", [(139, 1), (250, 0)])
+def test_rs485_release_with_weak_bias_gives_a_garbage_byte(m, bias_mv, garbage):
+    u, uid = uart(m)
+    de = m.Pin(13, m.Pin.OUT, value=0)
+    m.world.rs485(uid, de_pin=13, bias_mv=bias_mv)
+    de(1)
+    u.write(b"\x01\x03")
+    u.flush()
+    de(0)
+    m.world.clock.advance_ms(5)
+    assert u.any() == garbage
