@@ -91,6 +91,14 @@ def stale_twins(entries: list[tuple[str, str]]) -> list[str]:
     return [p[:-4] + ".py" for p, _ in entries if p.endswith(".mpy")]
 
 
+def write_safe_file(out: Path, plan: dict) -> None:
+    """/safe.json for a new /hw.json: the outputs main.py drives safe before anything
+    else at the next boot (firmware/safe_out.py) must be the new wiring's, not the old."""
+    import safe_out  # firmware module; hwconfig.check put the firmware on the path
+
+    (out / "safe.json").write_text(safe_out.dumps(safe_out.for_plan(plan)))
+
+
 def manifest(out: Path) -> list[tuple[str, str]]:
     """(path on the board, sha256) of every file in the build, main.py last: the switch
     renames in this order, so the board's entry point changes only when the set is complete."""
@@ -366,11 +374,12 @@ def run(args: argparse.Namespace) -> int:
     if spec["port"] != args.board:
         raise CopflowError(f"profile {profile} is a {spec['port']} board, not {args.board}")
     hw = hwconfig.read(args.hw) if args.hw else None
-    if hw is not None:
-        hwconfig.check(hw, profile, str(args.hw))
+    plan = hwconfig.check(hw, profile, str(args.hw)) if hw is not None else None
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "fw"
         build(out, args.board, profile, hw)
+        if plan is not None:
+            write_safe_file(out, plan)
         entries = manifest(out)
         size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
         print(f"built {len(entries)} files ({size} bytes)")
