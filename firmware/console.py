@@ -218,6 +218,21 @@ class Console:
         self._need(args, 1, "season auto|cooling|heating")
         return self._set("season", args[0])
 
+    # save and load stay resident: they are what a nearly full heap must still
+    # manage, and a module import would add to their own allocations.
+    def cmd_save(self, args):
+        self.app.save_config()
+        return "saved"
+
+    def cmd_load(self, args):
+        self.app.load_config()
+        return "loaded"
+
+    def cmd_defaults(self, args):
+        self.app.controller.apply_config(config_mod.defaults())
+        self.app.config_changed()
+        return "defaults"
+
     def cmd_hil(self, args):
         # Only the requests of a running HIL session are served here, where they
         # are fast; starting, stopping and the usage text come from console_extra.
@@ -308,10 +323,12 @@ _COMMANDS = {
     "mode": Console.cmd_mode,
     "out": Console.cmd_out,
     "season": Console.cmd_season,
+    "save": Console.cmd_save,
+    "load": Console.cmd_load,
+    "defaults": Console.cmd_defaults,
     "reboot": Console.cmd_reboot,
     "maint": Console.cmd_maint,
     "hil": Console.cmd_hil,
 }
-_EXTRA = ("list", "param", "coeffs", "lock", "unlock", "pin", "mem", "tel", "save", "load",
-          "defaults", "alarms", "ack")
+_EXTRA = ("list", "param", "coeffs", "lock", "unlock", "pin", "mem", "tel", "alarms", "ack")
 _WRITES = ("set", "mode", "out", "season", "save", "load", "defaults", "pin", "reboot", "maint")
