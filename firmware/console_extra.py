@@ -27,25 +27,10 @@ def describe(console, name):
 def cmd_list(console, args):
     prefix = args[0] if args else ""
     names = [s[0] for s in config_mod.PARAMS if s[0].startswith(prefix)]
-    # One line each, formatted when it is sent (Console.feed): a list of all the
-    # lines at once would be the largest allocation any request makes.
-    console._extra = _ParamLines(console, names)
+    # Formatted here, inside the request: running out of memory is then an
+    # error answer, never an exception in the middle of sending the lines.
+    console._extra = ["!param " + describe(console, name) + "\n" for name in names]
     return "n=%d" % len(names)
-
-
-class _ParamLines:
-    """The `!param` lines of a `list` answer, each formatted only when it is written."""
-
-    def __init__(self, console, names):
-        self.console = console
-        self.names = names
-
-    def __len__(self):
-        return len(self.names)
-
-    def __iter__(self):
-        for name in self.names:
-            yield "!param " + describe(self.console, name) + "\n"
 
 
 def cmd_param(console, args):
@@ -137,22 +122,6 @@ def cmd_tel(console, args):
     else:
         raise ConsoleError("E_SYNTAX", "usage: tel on|off | tel period MS")
     return "tel=%s period_ms=%d" % ("on" if console.tel_on else "off", console.tel_period_ms)
-
-
-def cmd_save(console, args):
-    console.app.save_config()
-    return "saved"
-
-
-def cmd_load(console, args):
-    console.app.load_config()
-    return "loaded"
-
-
-def cmd_defaults(console, args):
-    console.app.controller.apply_config(config_mod.defaults())
-    console.app.config_changed()
-    return "defaults"
 
 
 def cmd_alarms(console, args):

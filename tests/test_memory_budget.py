@@ -145,3 +145,36 @@ def test_param_help_comes_from_the_host(tmp_path, capsys):
         assert got["value"] == "0.4" and "proportional gain" in got["help"]
         assert main(["param", "list", "ti_", "--port", board.port]) == 0
         assert "integral time" in capsys.readouterr().out
+
+
+def test_shipped_defaults_pass_the_full_check():
+    """What lets the boot skip the coefficient grid for the shipped default set."""
+    from host_tools.paths import import_firmware
+
+    import_firmware()
+    from core import coeffs, config, presets
+
+    params = config.default_params()
+    models = coeffs.parse_set(presets.preset("default"))
+    coeffs.validate_set(models, config.limits(params), params["cop_min"], params["cop_max"])
+
+
+def test_a_changed_default_set_is_checked_in_full():
+    from host_tools.paths import import_firmware
+
+    import_firmware()
+    from core import config
+
+    for mutate in (lambda d: d["coeffs"]["cooling"].update(p_lo=150.0, p_hi=200.0),
+                   lambda d: d["params"].update(p_max_cooling=60.0, min_flow_cooling_pct=50.0)):
+        config._CHECKED[:] = [None, None, None]
+        d = config.defaults()
+        d["coeffs"] = dict(d["coeffs"], cooling=dict(d["coeffs"]["cooling"]))
+        mutate(d)
+        with pytest.raises(config.ConfigError) as err:
+            config.validate(d)
+        assert err.value.key == "coeffs"
+    config._CHECKED[:] = [None, None, None]
+    good = config.defaults()
+    config.validate(good)  # the shipped set: passes, and is remembered
+    assert config._CHECKED[0] is not None and config._CHECKED[2] is None

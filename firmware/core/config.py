@@ -135,7 +135,11 @@ def default_coeffs() -> dict:
     from core import presets
 
     try:
-        return presets.preset("default")
+        data = presets.preset("default")
+        # Parsed straight from the module's own data, before anyone holds the
+        # returned dict: what "unchanged" means for _shipped() below.
+        _CHECKED[2] = _coeffs.parse_set(data)
+        return data
     finally:
         unload("core.presets")
 
@@ -193,10 +197,11 @@ def validate(config) -> dict:
             if season not in models:
                 raise _coeffs.CoeffError(season, "shape", "the active set needs both seasons")
         checks = (limits(params), params["cop_min"], params["cop_max"])
-        if not _checked_before(models, checks):
+        if not (_same_models(_CHECKED[0], models) and _CHECKED[1] == checks
+                or _shipped(models, checks)):
             _coeffs.validate_set(models, checks[0], checks[1], checks[2])
-            _CHECKED[0] = models
-            _CHECKED[1] = checks
+        _CHECKED[0] = models
+        _CHECKED[1] = checks
     except _coeffs.CoeffError as exc:
         err = ConfigError("coeffs", str(exc))
         err.check = exc.check
@@ -204,18 +209,20 @@ def validate(config) -> dict:
     return {"params": params, "coeffs": data, "models": models}
 
 
-# The last coefficient set that passed validate_set, and the limits it passed
-# under. The checks are a pure function of the two, and the grid behind them
-# allocates about 24 KB of floats on MicroPython: a `set` of any parameter that
-# changes neither (nearly all of them) skips it.
-_CHECKED = [None, None]
+# The last coefficient set that passed validate_set and the limits it passed
+# under; then the shipped default set as parsed from the presets. The checks are
+# a pure function of set and limits, and the grid behind them allocates about
+# 8 KB of floats on MicroPython (plus loading core/coeffs_check.py): a `set` of
+# any parameter that changes neither (nearly all of them) skips it, and so does
+# the boot's first config, the shipped defaults, which the test suite checks
+# (tests/test_memory_budget.py, test_shipped_defaults_pass_the_full_check).
+_CHECKED = [None, None, None]
 _MODEL_FIELDS = ("a0", "a1", "a2", "a3", "b0", "b1", "b2", "b3", "c", "t_lo", "t_hi", "t_ref",
                  "p_lo", "p_hi")
 
 
-def _checked_before(models, checks) -> bool:
-    last = _CHECKED[0]
-    if last is None or _CHECKED[1] != checks:
+def _same_models(last, models) -> bool:
+    if last is None:
         return False
     for season in ("cooling", "heating"):
         a = last[season]
@@ -224,6 +231,16 @@ def _checked_before(models, checks) -> bool:
             if getattr(a, name) != getattr(b, name):
                 return False
     return True
+
+
+def _shipped(models, checks) -> bool:
+    """The shipped default set, unchanged, under the default limits."""
+    shipped = _CHECKED[2]
+    _CHECKED[2] = None  # once: later configs go through the cache or the check
+    if not _same_models(shipped, models):
+        return False
+    p = default_params()
+    return checks == (limits(p), p["cop_min"], p["cop_max"])
 
 
 def merge_coeffs(active: dict, update: dict) -> dict:
