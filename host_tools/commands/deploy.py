@@ -261,17 +261,56 @@ def enter_maintenance(port: str, timeout_s: float) -> bool:
                       "watchdog keeps running and may cut the copy (docs/deploy.md#recovery)")
                 return False
             raise CopflowError(f"{port}: maint refused: {reply.code} {reply.body}")
-        deadline = time.monotonic() + MAINT_WAIT_S
+        await_maintenance(port, timeout_s, link)
+    return True
+
+
+def await_maintenance(port: str, timeout_s: float, link: Link) -> None:
+    """Wait for the maintenance boot's `!maint` on the open link. A board whose USB port
+    re-enumerates at a hard reset (the Pico's) drops the port for a moment, and what it
+    printed meanwhile is lost: once the port is back, a REPL prompt answers instead.
+    (Opening a port flushes its input, so the link that sent `maint` is read first.)"""
+    deadline = time.monotonic() + MAINT_WAIT_S
+    try:
+        outcome = _maint_outcome(link, deadline, False)
+    except (CopflowError, OSError):  # the port went away
+        outcome = "dropped"
+    while outcome == "dropped":
+        time.sleep(0.5)
+        try:
+            with Link(port, timeout_s=timeout_s) as again:
+                outcome = _maint_outcome(again, deadline, True)
+        except (CopflowError, OSError):  # not back yet
+            if time.monotonic() >= deadline:
+                raise CopflowError(f"{port}: the port did not come back within "
+                                   f"{MAINT_WAIT_S:g} s after `maint`") from None
+    if outcome == "boot":
+        raise CopflowError(f"{port}: the board booted its firmware, not maintenance, "
+                           "after `maint` (does its main.py know /maint?)")
+    if outcome != "maint":
+        raise CopflowError(f"{port}: no !maint line within {MAINT_WAIT_S:g} s after "
+                           "`maint`: the board did not boot into maintenance")
+
+
+def _maint_outcome(link: Link, deadline: float, dropped: bool) -> str | None:
+    if not dropped:
         while True:
             line = link.read_line(deadline)
             if line is None:
-                raise CopflowError(f"{port}: no !maint line within {MAINT_WAIT_S:g} s after "
-                                   "`maint`: the board did not boot into maintenance")
+                return None
             if line.startswith("!maint"):
-                return True
+                return "maint"
             if line.startswith("!boot"):
-                raise CopflowError(f"{port}: the board booted its firmware, not maintenance, "
-                                   "after `maint` (does its main.py know /maint?)")
+                return "boot"
+    link.write_raw(b"\r\n")  # the REPL answers with a prompt; copflow ignores a blank line
+    seen = b""
+    while time.monotonic() < deadline:
+        seen += link.serial.read(256)
+        if b"!maint" in seen or b">>> " in seen:
+            return "maint"
+        if b"!boot" in seen:
+            return "boot"
+    return None
 
 
 def board_hashes(port: str, paths: list[str], base: str = "/") -> dict[str, str]:
@@ -396,6 +435,7 @@ def run(args: argparse.Namespace) -> int:
             verify(port, moves)
             print(f"{port}: verified {len(moves)} files (sha256 on the board)")
             switch(port, moves, stale_twins(entries))
-            print(f"{port}: switched (main.py last)")
+            print(f"{port}: switched {len(moves)} files into place"
+                  + (" (main.py last)" if moves and moves[-1][0] in SOURCE_ONLY else ""))
             reboot_and_check(port, args.timeout)
     return 0
