@@ -58,8 +58,9 @@ def board(request, tmp_path):
 def test_firmware_runs_on_the_twin_and_reset_cause_follows_the_port(board):
     b, c = board
     c.repl()
-    c.eval("import machine")
+    c.eval("import machine, gc")
     assert c.eval("hasattr(machine, 'Pin'), machine.reset_cause()") == "(True, 1)"
+    assert c.eval("gc.isenabled()") == "False"  # the host keeps collection manual
     c.s.write(b"machine.reset()\r")
     c.read_until(b"!boot")
     c.repl()
