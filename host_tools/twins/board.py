@@ -6,6 +6,13 @@ import sys
 
 from .clock import VirtualClock
 
+try:  # on MicroPython (the virtual board) a hard handler runs with the heap locked
+    import micropython as _mp
+
+    _HEAP_LOCK = (_mp.heap_lock, _mp.heap_unlock)
+except (ImportError, AttributeError):
+    _HEAP_LOCK = None
+
 # MICROPY_SCHEDULER_DEPTH: ports/esp32/mpconfigport.h:70, ports/rp2/mpconfigport.h:127
 SCHED_DEPTH = 8
 
@@ -126,7 +133,7 @@ class Board:
             # shared/runtime/mpirq.c:68-102: run now, scheduler and heap locked;
             # an uncaught exception is printed and the IRQ disabled (mpirq.c:112-118).
             try:
-                s.handler(s.pin)
+                _call_locked(s.handler, s.pin)
             except Exception as exc:  # noqa: BLE001 -- the port prints and disables it
                 self.log.append("Uncaught exception in IRQ callback handler: %r" % (exc,))
                 s.handler = None
@@ -216,6 +223,18 @@ class Board:
             self.hard_reset(self.port.WDT_CAUSE)
             return True
         return False
+
+
+def _call_locked(fn, arg):
+    lock = _HEAP_LOCK
+    if lock is None:
+        fn(arg)
+        return
+    lock[0]()
+    try:
+        fn(arg)
+    finally:
+        lock[1]()
 
 
 class WdtState:
