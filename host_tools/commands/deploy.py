@@ -4,7 +4,8 @@ can leave a board that does not boot (docs/deploy.md).
 1. Maintenance: a running copflow is asked for `maint` (it writes /maint and hard-resets; a
    hardware reset is the only thing that stops a running watchdog, and main.py then boots into
    the REPL with outputs safe and no watchdog). A board without copflow gets mpremote's Ctrl-C.
-2. Stage: every file goes into the staging folder /new; the running firmware is not touched.
+2. Stage: the files whose sha256 on the board differs from the build's go into the staging
+   folder /new; the running firmware is not touched.
 3. Verify: each staged file's sha256, computed on the board, must match the build's.
 4. Switch: renames from /new into place, main.py last, under the maintenance flag, so a power
    cut in the middle of the switch boots into maintenance (a safe board, no watchdog, deploy
