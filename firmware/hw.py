@@ -238,7 +238,7 @@ def _section(name: str, spec, profile: dict, used: dict, ext=()) -> dict:
     if driver in _PULLED_UP:
         out["pull_up"] = pins["pulse"] not in ext  # False: the wiring has its own
     if driver in _HARD_IRQ:
-        out["hard_irq"] = True
+        out["hard_irq"] = profile["hard_irq"]  # True here: refused above otherwise
     if driver in _ADC_DRIVERS:
         out["adc_mv"] = profile["adc_linear_mv"]
     if "rom" in spec:
@@ -269,7 +269,7 @@ def plan(config, profile: dict) -> dict:
     units = 0
     for name in SECTIONS:
         section = _section(name, config[name], profile, used, ext) if name in config else None
-        if section is not None and section["driver"] in _NEEDS:
+        if section is not None and _NEEDS.get(section["driver"]) == "pcnt":
             # One PCNT unit per counting section, in section order.
             if units >= profile["pcnt_units"]:
                 raise ConfigError(name + ".driver", "%s has only %d PCNT units"
@@ -294,7 +294,9 @@ def plan(config, profile: dict) -> dict:
         if value is False:
             continue
         check_pin("inputs." + key, pin, "in", profile)
-        _check_wiring("inputs." + key, pin, "inputs", True, profile, ext)
+        # Active low: a contact to GND on the internal pull-up (hal_board).
+        _check_wiring("inputs." + key, pin, "inputs", inputs.get("active_low", True) is True,
+                      profile, ext)
         if pin in used:
             raise ConfigError("inputs." + key, "GPIO %d is already %s" % (pin, used[pin][0]))
         used[pin] = ("inputs." + key, False)

@@ -116,3 +116,9 @@ def test_wiring_doc_flags_strapping_and_input_only_pins_as_the_profiles_say():
             assert header.strip().strip("⚠◇ "), line  # a header pin number is given
             seen += 1
     assert seen >= 40
+
+
+def test_an_active_high_input_needs_no_pull_up_and_may_use_an_input_only_pin():
+    # active_low false: the contact drives the pin (no internal pull-up used).
+    p = plan({"inputs": {"unit_running": 34, "active_low": False}})
+    assert p["inputs"]["unit_running"] == 34
