@@ -188,3 +188,21 @@ def test_a_staged_file_that_differs_stops_deploy_before_the_switch(board, tmp_pa
     board.kill()  # whatever happens next, the old firmware is intact
     assert comes_back(board).startswith("!boot")
     assert version(board) == OLD_VERSION
+
+
+def test_removing_main_py_within_the_watchdog_window_then_deploy(board):
+    """The recovery in docs/deploy.md: without the console, mpremote's Ctrl-C and
+    `fs rm :main.py` fit in the watchdog window; the watchdog still bites, the board
+    comes back at the bare REPL (no copflow, no watchdog), and deploy goes by Ctrl-C."""
+    deploy.mpremote(board.port, "fs", "rm", ":main.py")
+    assert not (board.flash / "main.py").exists()
+    with Link(board.port, timeout_s=10.0) as link:
+        deadline = time.monotonic() + 30.0
+        seen = b""
+        while b"MicroPython" not in seen:  # the bite: a fresh interpreter, no main.py
+            assert time.monotonic() < deadline, seen[-300:]
+            seen += link.serial.read(4096)
+    result = run_deploy(board.port)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no copflow console; at the MicroPython REPL" in result.stdout
+    assert version(board) == __version__

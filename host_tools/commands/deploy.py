@@ -137,9 +137,8 @@ def _last_line(proc: subprocess.CompletedProcess) -> str:
     return last
 
 
-# Board-side snippets (MicroPython). Small frames, no collection inside: the host
-# MicroPython's collector must not run while a module-level frame is active
-# (docs/micropython-host.md), and a board has no need to.
+# Board-side snippets (MicroPython). Small frames: the one collection (in show()) runs
+# with only small frames active, as the host MicroPython needs (docs/micropython-host.md).
 _RMTREE = """
 import os
 def rmtree(p):
@@ -157,19 +156,21 @@ def rmtree(p):
 """
 
 _HASH = """
-import hashlib, binascii
+import gc, hashlib, binascii
+B = bytearray(512)
+M = memoryview(B)
 def sha(p):
     d = hashlib.sha256()
-    b = bytearray(512)
-    m = memoryview(b)
     with open(p, 'rb') as f:
         while True:
-            n = f.readinto(b)
+            n = f.readinto(B)
             if not n:
                 break
-            d.update(m[:n])
+            d.update(B if n == 512 else M[:n])
     return binascii.hexlify(d.digest()).decode()
 def show(base, p):
+    if gc.mem_free() < 24000:
+        gc.collect()  # about 1 KB of garbage a file: the host MicroPython runs with GC off
     try:
         print('=', p, sha(base + p))
     except OSError:

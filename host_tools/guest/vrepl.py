@@ -119,6 +119,8 @@ def raw_repl():
             buf = bytearray()
         else:
             buf.append(c)
+            if not len(buf) & 1023:
+                gc.collect()  # each byte read is a small object: long scripts (deploy's)
 
 
 def read_line(prompt):
