@@ -4,28 +4,38 @@
 import gc
 import time
 
+import safe_out
 from console import Console
 from core import alarms
 from core import config as config_mod
 from core.controller import Controller
 from core.loop import FixedRateLoop
 from core.metering import CopMeter
+from core.ticks import ticks_add, ticks_diff
 from hil import LOCKSTEP, REALTIME, HilPort
 from store import SOURCE_CURRENT, SOURCE_DEFAULTS, ConfigStore, StoreError
 
 VERSION = "0.1.0"
 _SLICE_MS = 10  # console service interval; the control period is a multiple
 _BYTES_PER_SLICE = 64  # bounded console work per slice
-# Collect between slices when less than this is free: it must cover the
-# biggest single request (a `set` validates a whole config: about 28 KB of
-# boxed floats and strings on MicroPython). Not much more: on a 110K heap the
-# firmware keeps about 66K live, and a higher mark would collect every slice.
+# Collections between slices (app.serve). Port-correct trigger: the bytes
+# allocated since the last collection, from gc.mem_alloc(), which counts the
+# same thing on every port. gc.mem_free() does not: on ESP32 it adds the
+# largest block the GC heap could still take from ESP-IDF (py/modgc.c), so a
+# low-water mark on it almost never triggers there. With automatic collection
+# (a board) this keeps most collections between slices and the heap from
+# growing; with manual collection (the host MicroPython, whose heap does not
+# grow) the low-water mark on mem_free() is exact and is kept too: it must
+# cover the biggest single request (a `set` validates a whole config: about
+# 28 KB of boxed floats and strings).
+_GARBAGE = 16 * 1024
 _LOW_WATER = 34 * 1024
 
 
 class HeapStats:
     """What the collections between slices found: pause times and the live heap
-    right after each (flat over a long run when nothing leaks)."""
+    right after each (flat over a long run when nothing leaks); `limit` is the
+    allocation at which serve collects next (the live heap plus _GARBAGE)."""
 
     def __init__(self):
         self.collections = 0
@@ -33,6 +43,8 @@ class HeapStats:
         self.live_first = 0
         self.live_last = 0
         self.live_max = 0
+        self.limit = 0
+        self.manual = False  # collections only in serve (automatic GC was off at start)
 
     def collected(self, pause_us: int, live: int):
         self.collections += 1
@@ -43,6 +55,7 @@ class HeapStats:
         self.live_last = live
         if live > self.live_max:
             self.live_max = live
+        self.limit = live + _GARBAGE
 
 
 class App:
@@ -55,7 +68,11 @@ class App:
         self.pin = ""
         self.running = True
         self._reboot = False
-        self._boot_ms = time.ticks_ms()
+        # Uptime is accumulated in whole seconds: ticks_ms wraps (every 2^30 ms
+        # on the ports) and a difference of ticks is only valid up to half that.
+        self._up_s = 0
+        self._up_ms = time.ticks_ms()
+        self._tick_ms = self._up_ms  # the last control tick or HIL step (watchdog health)
         self.controller = Controller()
         self.hil = HilPort()
         self.heap = HeapStats()
@@ -76,6 +93,7 @@ class App:
         self._slice = self._ticks_per_step - 1
 
     def _load_boot_config(self) -> str:
+        self.store.recover()  # a save a power cut interrupted: finished, or dropped
         for i in range(3):
             source, cfg = self.store.candidate(i)
             if cfg is None:
@@ -102,6 +120,9 @@ class App:
     def _configure_timing(self):
         params = self.controller.config["params"]
         self._ticks_per_step = max(1, params["period_ms"] // _SLICE_MS)
+        # A control tick (or, in lockstep, a `hil step`) is overdue after two
+        # periods and a second of slack: the watchdog goes hungry from then on.
+        self._health_ms = 2 * params["period_ms"] + 1000
         if params["cop_window_s"] * 1000 != self.meter.window_ms:
             self.meter.configure(params["cop_window_s"])
 
@@ -129,18 +150,30 @@ class App:
         return self.loop.now()
 
     def uptime_s(self) -> int:
-        return time.ticks_diff(time.ticks_ms(), self._boot_ms) // 1000
+        d = ticks_diff(time.ticks_ms(), self._up_ms)
+        return self._up_s + (d // 1000 if d > 0 else 0)
+
+    def _count_uptime(self, now: int):
+        d = ticks_diff(now, self._up_ms)
+        if d >= 1000:
+            s = d // 1000
+            self._up_s += s
+            self._up_ms = ticks_add(self._up_ms, s * 1000)
 
     def overruns(self) -> int:
         return self.loop.overruns
+
+    def skipped(self) -> int:
+        return self.loop.skipped
 
     def request_reboot(self):
         self._reboot = True
 
     def interrupt(self):
-        # A board raises KeyboardInterrupt to reach its REPL; the virtual board
-        # enters its REPL in place instead (docs/micropython-host.md).
-        self.hal.interrupt()
+        # Ctrl-C read as a byte (the host MicroPython's console: a board's port
+        # raises KeyboardInterrupt itself, wherever the code is). Either way it
+        # leaves the loop through the fail-safe (start()).
+        raise KeyboardInterrupt
 
     # ---- the loop -------------------------------------------------------
     # ---- hardware in the loop ---------------------------------------------
@@ -150,16 +183,22 @@ class App:
 
             raise ConsoleError("E_STATE", "HIL is off in the config: set hil allowed first")
         self.hil.timeout_ms = self.controller.config["params"]["hil_timeout_s"] * 1000
-        self.hil.start(mode, self.loop.now())
+        now = self.loop.now()
+        self.hil.start(mode, now)
+        self._tick_ms = now
 
     def hil_stop(self):
         self.hil.stop()
         self.loop.restart()  # back on the board's own clock, without counting overruns
+        self._tick_ms = self.loop.now()
 
     def hil_step(self, dt_ms: int):
         """Lockstep: one control tick on injected measurements and simulated time."""
         controller = self.controller
-        self.hil.fill(controller.meas, self.hil._fresh_ms)
+        now = self.loop.now()
+        self._tick_ms = now
+        self.hil.streamed(now)  # the lockstep link is alive (hil_timeout_s)
+        self.hil.fill(controller.meas, now)
         cmd = controller.step(self.hil.advance(dt_ms))
         self.hal.write(cmd)
         self.latched_alarms |= cmd.alarms
@@ -175,7 +214,11 @@ class App:
 
         In lockstep HIL the host's `hil step` requests are the ticks, and the
         slice only waits briefly for the next request, so the board steps as
-        fast as the link carries them.
+        fast as the link carries them; if none comes for hil_timeout_s the
+        board leaves lockstep for its own clock and drivers.
+
+        The watchdog is fed at the end of a slice only while the control loop
+        is healthy: a control tick (or a HIL step) ran recently.
         """
         hil_mode = self.hil.mode
         if hil_mode == LOCKSTEP:
@@ -192,7 +235,13 @@ class App:
                 break
             if console.feed(byte):
                 break  # one request per slice: a collection may run before the next
+        self._count_uptime(now)
         if hil_mode == LOCKSTEP:
+            if self.hil.expired(now):
+                self.hil_stop()
+                hal.console_write("!hil off reason=timeout\n")
+            elif ticks_diff(now, self._tick_ms) <= self._health_ms:
+                hal.feed()  # steps are arriving (a quiet host also ends lockstep above)
             if self._reboot:
                 self.running = False
             return
@@ -200,8 +249,12 @@ class App:
         if self._slice >= self._ticks_per_step:
             self._slice = 0
             controller = self.controller
-            if self.loop.overruns:
+            # Single overruns are counted (status: overruns, skipped); the alarm
+            # stands only while the loop is overloaded, so `ack` clears it after.
+            if self.loop.overloaded:
                 controller.sticky_alarms |= alarms.LOOP_OVERRUN
+            else:
+                controller.sticky_alarms &= ~alarms.LOOP_OVERRUN
             if hil_mode == REALTIME:
                 self.hil.fill(controller.meas, now)
             else:
@@ -211,6 +264,9 @@ class App:
             self.latched_alarms |= cmd.alarms
             self._metering(controller.meas, cmd)
             console.tick(cmd.dt_ms)
+            self._tick_ms = now
+        if ticks_diff(now, self._tick_ms) <= self._health_ms:
+            hal.feed()
         if self._reboot:
             self.running = False
 
@@ -218,12 +274,17 @@ class App:
 def serve(app):
     # Kept tiny on purpose: collections happen here, and on the host
     # MicroPython every active frame must be small (docs/micropython-host.md).
+    heap = app.heap
     while app.running:
         app.slice()
-        if gc.mem_free() < _LOW_WATER:
-            t0 = time.ticks_us()
-            gc.collect()
-            app.heap.collected(time.ticks_diff(time.ticks_us(), t0), gc.mem_alloc())
+        if gc.mem_alloc() > heap.limit or heap.manual and gc.mem_free() < _LOW_WATER:
+            collect(heap)
+
+
+def collect(heap):
+    t0 = time.ticks_us()
+    gc.collect()
+    heap.collected(time.ticks_diff(time.ticks_us(), t0), gc.mem_alloc())
 
 
 def banner(app) -> str:
@@ -232,17 +293,28 @@ def banner(app) -> str:
 
 
 def start(app):
-    """Announce the boot and run until a reboot is requested (main.py calls this)."""
+    """Announce the boot and run the loop (board.boot calls this). Every way out
+    of the loop -- a requested reboot, an error, MemoryError, Ctrl-C -- goes
+    through the one fail-safe (safe_out.fail): outputs safe, then a reboot or the
+    REPL. This frame stays tiny: it is active through every collection."""
+    _begin(app)
+    with safe_out.Guard(app.hal):  # an error, MemoryError, Ctrl-C; or a reboot
+        serve(app)
+
+
+def _begin(app):
     hal = app.hal
     if hal.watchdog_reset:
         app.controller.sticky_alarms |= alarms.WDT_RESET
-    if hal.auto_gc:
-        # On a board the collector may run whenever the heap runs short; only the
-        # host MicroPython needs collections kept to the serve loop.
-        gc.enable()
+    # Automatic collection stays as the port has it: on a board it runs when the
+    # heap runs short. The host entry points switch it off before the firmware
+    # starts (docs/micropython-host.md); then collections happen only in serve.
+    heap = app.heap
+    heap.manual = not gc.isenabled()
+    collect(heap)
     hal.console_write(banner(app))
     if hal.boot_error:
         hal.console_write("!error %s\n" % hal.boot_error)
-    serve(app)
-    hal.console_write("!reboot\n")
-    hal.reset()
+    # The watchdog starts with the loop, not at boot: a boot that fails (a
+    # MemoryError on a small heap) stops at the REPL instead of reset-looping.
+    hal.start_watchdog()

@@ -1,11 +1,70 @@
-# Chooses the hardware layer for this board, in two boot steps that main.py
-# separates with collections. /board.json ({"board": "esp32", "profile":
-# "esp32-devkitc"}) is written by deploy or by the virtual board. With a
+# The service boot (boot(), called by main.py) and the hardware layer for this
+# board, chosen in two boot steps separated by collections. /board.json
+# ({"board": "esp32", "profile": "esp32-devkitc"}) is written by deploy or by
+# the virtual board. With a
 # profile, the drivers come from /hw.json (or the profile's default wiring), on
 # real pins (on the virtual board, the port's machine twin). Without one, the
 # virtual board has no I/O at all (HIL injection only).
+import gc
 import json
 import sys
+
+
+def boot():
+    """main.py's service boot: build the firmware, then run it. Every error on
+    the way -- MemoryError on a small heap, a missing module, Ctrl-C -- goes
+    through the one fail-safe (safe_out.fail): outputs safe, `!fault boot ...`,
+    the REPL; no watchdog was started, so a boot that cannot fit does not loop.
+    The frames here stay tiny: they are active through every collection."""
+    a = _built()
+    if a is not None:
+        _run(a)
+
+
+def _built():
+    with _guard():
+        return _build()
+    return None  # the build failed: the fail-safe has run
+
+
+def _guard():
+    import safe_out
+
+    return safe_out.Guard(None)
+
+
+def _run(a):
+    import app
+
+    app.start(a)  # returns only to the REPL (after Ctrl-C)
+
+
+def _build():
+    # Imported one at a time, a collection after each (the boot peak stays
+    # low). Not bound to names and not in a loop: frames stay small wherever a
+    # collection runs (each local and a loop's iterator make the frame bigger).
+    gc.collect()
+    __import__("core.controller")
+    gc.collect()
+    __import__("console")
+    gc.collect()
+    __import__("store")
+    gc.collect()
+    __import__("hil")
+    gc.collect()
+    __import__("app")
+    gc.collect()
+    plan = hardware_plan()
+    gc.collect()
+    hal = make_hal(plan)
+    plan = None
+    gc.collect()
+    a = sys.modules["app"].App(hal)
+    hal = None
+    gc.collect()
+    a.load_boot_config()
+    gc.collect()
+    return a
 
 
 def board_info():
@@ -43,7 +102,14 @@ def hardware_plan():
             raise hw.ConfigError("profile", "/board.json names no board profile: "
                                  "deploy with --profile")
         profile = hw.load_profile(profile_name)
-        return hw.plan(hw.load_config(profile), profile)
+        plan = hw.plan(hw.load_config(profile), profile)
+        # The next boot makes these outputs safe before any heavy import.
+        import safe_out
+
+        safe_out.remember(plan)
+        return plan
+    except MemoryError:
+        raise  # not the wiring's fault: the boot's fail-safe (boot())
     except Exception as exc:  # a wrong pin, a missing peripheral, a corrupt file
         return "hw: %s" % (exc,)
     finally:
@@ -61,13 +127,11 @@ def make_hal(plan):
         from hal_sim import SimHal
 
         return SimHal(name)
-    from hal_board import BoardHal
-
     # A board's own machine module, or on the virtual board its port's machine
     # twin (host_tools/guest/vboot.py): the same real-board path either way.
     import machine
 
-    from hal_board import MachineIO
+    from hal_board import BoardHal, MachineIO
 
     io = MachineIO(machine, name)
     label = profile_name or name
@@ -77,6 +141,8 @@ def make_hal(plan):
         return hal
     try:
         return BoardHal(plan, io, label)
+    except MemoryError:
+        raise  # not the wiring's fault: the boot's fail-safe (boot())
     except Exception as exc:  # a driver's own limits, or machine refusing a pin
         # The console must come up whatever the wiring says, so the engineer can
         # read the error and fix /hw.json; the loop runs on missing measurements.

@@ -1,8 +1,9 @@
 # The hardware layer of a board profile: the drivers hw.plan() chose, built
 # from an IO factory (MachineIO: the board's machine, or its twin on the virtual board),
 # polled every 10 ms slice, read once per control tick. Driver faults go to the
-# supervisor as alarm bits in meas.faults. The watchdog is fed from the loop's
-# slice only, so a stuck loop (or console) resets the board.
+# supervisor as alarm bits in meas.faults. The watchdog starts with the loop and
+# is fed from the loop's slice only while control ticks run, so a stuck loop,
+# console or HIL host resets the board.
 from core import alarms
 from core.config import ConfigError
 from core.controller import UNIT_MODE_NONE
@@ -40,8 +41,6 @@ class UvAdc:
 
 class MachineIO:
     """Peripherals from MicroPython's `machine` (and `onewire`) on a real board."""
-
-    auto_gc = True
 
     def __init__(self, machine, port: str):
         self._m = machine
@@ -101,14 +100,26 @@ class MachineIO:
         return self._m.WDT(timeout=timeout_ms)
 
     def watchdog_reset(self) -> bool:
+        """The last reset was the watchdog's, and not one the firmware asked for:
+        RP2's machine.reset() is itself done with the watchdog (ports/rp2
+        modmachine.c), so reset() leaves a marker file that this reads once."""
+        import safe_out
+
+        intended = safe_out.exists(safe_out.REBOOT_FILE)
+        if intended:
+            safe_out.remove(safe_out.REBOOT_FILE)
         m = self._m
-        return m.reset_cause() == m.WDT_RESET
+        return m.reset_cause() == m.WDT_RESET and not intended
 
     def reset(self):
-        self._m.reset()
+        import safe_out
 
-    def interrupt(self):
-        raise KeyboardInterrupt
+        try:
+            with open(safe_out.REBOOT_FILE, "w") as f:
+                f.write("1")
+        except OSError:
+            pass  # a full or read-only flash: the next boot may say WDT_RESET
+        self._m.reset()
 
 
 def _build(section, io, buses):
@@ -193,7 +204,6 @@ class BoardHal(StdioConsole):
         StdioConsole.__init__(self)
         self.board_name = board_name
         self.boot_error = ""
-        self.auto_gc = io.auto_gc
         self._io = io
         self.temperature = None
         self.flow = None
@@ -205,8 +215,9 @@ class BoardHal(StdioConsole):
         self._heating_pin = None
         self._active = 0
         self._wdt = None
+        self._wdt_ms = 0  # the watchdog starts with the loop (start_watchdog)
         self._polled = ()  # every driver built, in no particular order
-        self.watchdog_reset = False
+        self.watchdog_reset = io.watchdog_reset()
         if plan is None:
             return  # no usable hardware config: console only, measurements missing
         drivers = build_drivers(plan, io)
@@ -223,16 +234,35 @@ class BoardHal(StdioConsole):
             self._running_pin = io.pin_in(inputs["unit_running"], plan["active_low"])
         if "unit_heating" in inputs:
             self._heating_pin = io.pin_in(inputs["unit_heating"], plan["active_low"])
-        self.watchdog_reset = io.watchdog_reset()
-        if plan["watchdog_s"]:
-            self._wdt = io.wdt(plan["watchdog_s"] * 1000)
+        self._wdt_ms = plan["watchdog_s"] * 1000
 
-    def poll(self, now_ms: int):
-        """Every slice: advance the drivers' non-blocking work, feed the watchdog."""
-        for driver in self._polled:
-            driver.poll(now_ms)
+    def start_watchdog(self):
+        """Started by app.start() with the loop, not at boot: a boot that fails
+        (MemoryError) then stops at the REPL instead of reset-looping."""
+        if self._wdt_ms and self._wdt is None:
+            self._wdt = self._io.wdt(self._wdt_ms)
+
+    def feed(self):
+        """The loop feeds the watchdog while it is healthy (app.App.slice)."""
         if self._wdt is not None:
             self._wdt.feed()
+
+    def safe(self):
+        """Outputs to their safe state through the drivers (the fail-safe): the
+        0-10 V output at 0 V, valve relays off, the VFD told to stop, RS-485 DE
+        released. Each driver on its own: one failing does not stop the rest."""
+        for driver in self._polled:
+            fn = getattr(driver, "safe", None)
+            if fn is not None:
+                try:
+                    fn()
+                except BaseException:  # noqa: B036 -- safe_out.apply() drives the pins after
+                    pass
+
+    def poll(self, now_ms: int):
+        """Every slice: advance the drivers' non-blocking work."""
+        for driver in self._polled:
+            driver.poll(now_ms)
 
     def read(self, meas):
         faults = 0
@@ -278,6 +308,3 @@ class BoardHal(StdioConsole):
 
     def reset(self):
         self._io.reset()
-
-    def interrupt(self):
-        self._io.interrupt()

@@ -13,7 +13,6 @@ class SimHal(StdioConsole):
     board_name = "virtual"
     boot_error = ""
     watchdog_reset = False
-    auto_gc = False  # the host MicroPython (docs/micropython-host.md)
 
     def __init__(self, board_name: str = "virtual"):
         StdioConsole.__init__(self)
@@ -29,11 +28,17 @@ class SimHal(StdioConsole):
     def write(self, cmd):
         self.last_output_pct = cmd.output_pct
 
+    def start_watchdog(self):
+        pass  # no watchdog without a board profile
+
+    def feed(self):
+        pass
+
+    def safe(self):
+        self.last_output_pct = 0.0
+
     def reset(self):
         virtual_reset()
-
-    def interrupt(self):
-        virtual_interrupt()
 
 
 def virtual_reset():

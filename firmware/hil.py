@@ -3,7 +3,9 @@
 # it carries and on simulated time, and the board's own clock drives nothing.
 # In real-time mode the board runs on its own clock and the host streams
 # measurements (`hil meas`); if they stop coming for `hil_timeout_s`, they
-# expire and the loop falls to its missing-sensor safe state on its own.
+# expire and the loop falls to its missing-sensor safe state on its own. In
+# lockstep, if no `hil step` comes for `hil_timeout_s`, the board leaves
+# lockstep for its own clock and drivers (app.App.slice).
 from core.compat import as_number, const
 from core.ticks import ticks_add, ticks_diff
 
@@ -98,7 +100,12 @@ class HilPort:
         meas.faults = 0  # no drivers in the loop
 
     def streamed(self, now_ms: int):
+        """A `hil meas` (real time) or `hil step` (lockstep) arrived at now_ms."""
         self._fresh_ms = now_ms
+
+    def expired(self, now_ms: int) -> bool:
+        """Nothing arrived for timeout_ms: the host is gone (lockstep leaves then)."""
+        return ticks_diff(now_ms, self._fresh_ms) > self.timeout_ms
 
     def advance(self, dt_ms: int) -> int:
         self.clock_ms = ticks_add(self.clock_ms, dt_ms)

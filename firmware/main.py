@@ -1,37 +1,27 @@
-# Board entry point. Automatic garbage collection is switched off before any
-# import, and memory is collected between boot phases and between loop slices
-# (docs/micropython-host.md). Keep this file to plain statements: a loop or a
-# long expression here would make the module's frame too big to survive a
-# collection on the host MicroPython.
-import gc
+# Board entry point (docs/architecture.md, "Boot"). Plain statements only: the
+# work is in small functions, because on the host MicroPython a frame bigger
+# than a few words does not survive a collection (docs/micropython-host.md).
+#
+# 1. /maint (a maintenance boot, for deploy and mpremote) is looked for with
+#    nothing but os: a deploy cut mid-switch leaves it behind, maybe with any
+#    module half copied.
+# 2. The actuator outputs are made safe by a tiny module, before any heavy import.
+# 3. Maintenance: /maint removed, `!maint`, the REPL -- no watchdog, no loop.
+#    Otherwise board.boot() imports and builds the firmware in phases and runs
+#    the loop; a boot that fails goes through the fail-safe and stops at the
+#    REPL (the watchdog starts only with the loop, so it cannot reset-loop).
+# Automatic garbage collection is left as the port has it (on, on a board); the
+# host entry points switch it off before this runs.
+import os
 
-gc.disable()
-import core.controller  # noqa: E402, F401
+_service = "maint" not in os.listdir("/")
+import safe_out  # noqa: E402
 
-gc.collect()
-import console  # noqa: E402, F401
+safe_out.apply()
+if _service:
+    import board
 
-gc.collect()
-import store  # noqa: E402, F401
-
-gc.collect()
-import hil  # noqa: E402, F401
-
-gc.collect()
-import app  # noqa: E402
-
-gc.collect()
-import board  # noqa: E402
-
-gc.collect()
-_plan = board.hardware_plan()
-gc.collect()
-_hal = board.make_hal(_plan)
-_plan = None
-gc.collect()
-_app = app.App(_hal)
-_hal = None
-gc.collect()
-_app.load_boot_config()
-gc.collect()
-app.start(_app)
+    board.boot()
+else:
+    os.remove("/maint")
+    print("!maint")

@@ -2,7 +2,14 @@
 # with the work done each tick, and overruns are counted rather than hidden.
 # The clock and sleep functions are passed in (time.ticks_ms and
 # time.sleep_ms on a board; simulated ones in tests).
+from core.compat import const
 from core.ticks import ticks_add, ticks_diff
+
+# Overload is judged over windows of this many periods (1 s of 10 ms slices):
+# a window in which more than half the periods were late or skipped. A real
+# board routinely overruns single slices (a Modbus flush, a flash write, a
+# collection, a long console line), which is counted but not an alarm.
+WINDOW = const(100)
 
 
 class FixedRateLoop:
@@ -14,6 +21,9 @@ class FixedRateLoop:
         self._sleep_ms = sleep_ms
         self.overruns = 0
         self.skipped = 0
+        self.overloaded = False  # the last whole window was mostly late
+        self._periods = 0  # periods in the current window (on time, late and skipped)
+        self._late = 0  # of which late or skipped
         self._deadline = ticks_ms()
 
     def now(self):
@@ -23,6 +33,7 @@ class FixedRateLoop:
     def restart(self):
         """Start the schedule afresh from now (after time the loop did not own)."""
         self._deadline = self._ticks_ms()
+        self._periods = self._late = 0
 
     def wait(self) -> int:
         """Sleep until the next deadline; returns the tick time to hand to step()."""
@@ -31,11 +42,23 @@ class FixedRateLoop:
         remaining = ticks_diff(self._deadline, now)
         if remaining > 0:
             self._sleep_ms(remaining)
+            self._count(1, 0)
             return self._deadline
         self.overruns += 1
+        late = 1
         if -remaining >= self.period_ms:
             # More than a whole period late: drop the missed ticks instead of
             # running a burst of them back to back.
-            self.skipped += -remaining // self.period_ms
+            missed = -remaining // self.period_ms
+            self.skipped += missed
+            late += missed
             self._deadline = now
+        self._count(late, late)
         return self._deadline
+
+    def _count(self, periods: int, late: int):
+        self._periods += periods
+        self._late += late
+        if self._periods >= WINDOW:
+            self.overloaded = self._late * 2 > self._periods
+            self._periods = self._late = 0

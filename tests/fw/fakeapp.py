@@ -24,6 +24,9 @@ class FakeApp:
     def overruns(self):
         return 0
 
+    def skipped(self):
+        return 0
+
     def config_changed(self):
         pass
 

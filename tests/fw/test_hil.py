@@ -52,3 +52,13 @@ def test_a_garbled_measurement_is_refused_and_changes_nothing():
         else:
             raise AssertionError("accepted %r" % bad)
         assert h.t_in_c == 27.5 and h.flow_m3h == 0.5 and h.running and h.unit_mode == 1
+
+
+def test_the_link_expires_when_nothing_arrives_for_the_timeout():
+    h = HilPort()
+    h.timeout_ms = 2000
+    h.start(LOCKSTEP, (1 << 30) - 1000)  # across the tick wrap
+    assert not h.expired((1 << 30) - 1000 + 2000 & ((1 << 30) - 1))
+    h.streamed(500)
+    assert not h.expired(2500)
+    assert h.expired(2501)

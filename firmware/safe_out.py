@@ -1,0 +1,219 @@
+# Outputs safe, first and last (docs/architecture.md, "Boot" and "The fail-safe").
+#
+# main.py imports this before anything else: it drives the actuator outputs
+# named in /safe.json to their safe levels (valve relays off, RS-485 DE low,
+# the 0-10 V stage at 0 V, the pump run relay off) before the ~80 KB of
+# firmware modules are imported. /safe.json is a few bytes, written by deploy
+# and rewritten by the board itself from its checked hardware plan
+# (remember()), so nothing big is parsed here.
+#
+# fail() is the one fail-safe: every way out of boot or of the control loop
+# passes through it.
+import sys
+
+SAFE_FILE = "/safe.json"
+REBOOT_FILE = "/reboot"  # an intended reset (hal_board.MachineIO.reset): not the watchdog's
+
+
+def _machine():
+    try:
+        import machine
+    except ImportError:  # CPython
+        return None
+    # The host MicroPython without a board profile has no pins at all.
+    return machine if hasattr(machine, "Pin") else None
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def exists(path) -> bool:
+    try:
+        open(path).close()
+        return True
+    except OSError:
+        return False
+
+
+def remove(path):
+    try:
+        import os
+
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def load():
+    """{"out": [[pin, level], ...], "dac": [pin, ...]} from /safe.json, or None."""
+    text = _read(SAFE_FILE)
+    if not text:
+        return None
+    import json
+
+    try:
+        spec = json.loads(text)
+    except ValueError:
+        return None
+    return spec if isinstance(spec, dict) else None
+
+
+def apply(spec=None):
+    """Drive every listed output to its safe level, straight through machine.Pin
+    (no driver needed). A pin the port refuses is skipped, never fatal."""
+    m = _machine()
+    if m is None:
+        return
+    if spec is None:
+        spec = load()
+    if spec is None:
+        return
+    for item in spec.get("out", ()):
+        try:
+            m.Pin(item[0], m.Pin.OUT, value=item[1])
+        except Exception:  # noqa: BLE001 -- a wrong entry must not stop the others
+            pass
+    for pin in spec.get("dac", ()):
+        try:
+            m.DAC(m.Pin(pin)).write(0)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def for_plan(plan) -> dict:
+    """The safe levels of a hardware plan's actuator outputs (hw.plan()); runs on
+    the board and on the host (deploy writes the same /safe.json)."""
+    out = []
+    dac = []
+    section = plan.get("actuator") if isinstance(plan, dict) else None
+    if section:
+        pins = section["pins"]
+        params = section["params"]
+        driver = section["driver"]
+        if driver == "analog":
+            if params.get("kind") == "dac":
+                dac.append(pins["out"])
+            else:
+                out.append([pins["out"], 0])  # the PWM pin low: the stage reads 0 V
+            if pins.get("run") is not None:
+                out.append([pins["run"], 0])  # the pump run relay off
+        elif driver == "valve_3point":
+            off = 0 if params.get("active", "high") == "high" else 1
+            out.append([pins["open"], off])
+            out.append([pins["close"], off])
+        elif driver == "vfd" and pins.get("de") is not None:
+            out.append([pins["de"], 0])  # the RS-485 transmitter released
+    return {"out": out, "dac": dac}
+
+
+def dumps(spec) -> str:
+    # One fixed text for a spec, so the board can compare before writing flash.
+    return '{"out": %s, "dac": %s}\n' % (
+        "[" + ", ".join("[%d, %d]" % (p, v) for p, v in spec["out"]) + "]",
+        "[" + ", ".join("%d" % p for p in spec["dac"]) + "]")
+
+
+def remember(plan):
+    """Keep /safe.json in step with the plan this board booted with (written only
+    when it changed: flash wear)."""
+    text = dumps(for_plan(plan))
+    if _read(SAFE_FILE) == text:
+        return
+    try:
+        with open(SAFE_FILE, "w") as f:
+            f.write(text)
+    except OSError:
+        pass
+
+
+def _kbd_intr(char):
+    try:
+        import micropython
+
+        micropython.kbd_intr(char)
+    except (ImportError, AttributeError):
+        pass
+
+
+def _say(hal, text):
+    try:
+        if hal is None:
+            sys.stdout.write(text)
+        else:
+            hal.console_write(text)
+    except Exception:  # noqa: BLE001 -- the console is no reason to stop here
+        pass
+
+
+def to_repl():
+    """Ctrl-C: on a board, main.py returns and the port's REPL takes over; the
+    virtual board enters its REPL in place (docs/micropython-host.md)."""
+    try:
+        import vrepl  # pyright: ignore[reportMissingImports] -- virtual board only
+    except ImportError:
+        return
+    vrepl.interrupted()
+
+
+class Guard:
+    """`with Guard(hal):` around the loop, `with Guard():` around the boot. What
+    stops the block goes through fail() and is not raised further; the loop's
+    block ending by itself is a requested reboot (fail(None, hal)). A with-block,
+    not try/except: the frames stay small enough for the host MicroPython
+    (docs/micropython-host.md)."""
+
+    def __init__(self, hal=None):
+        self.hal = hal
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if exc is None:
+            if self.hal is not None:
+                fail(None, self.hal)
+            return False
+        fail(exc, self.hal)
+        return True
+
+
+def fail(exc, hal=None):
+    """The one fail-safe. exc None: a requested reboot. KeyboardInterrupt: the
+    REPL. Anything else: `!fault ...`, then a reboot when the loop was running
+    (hal given); at boot (hal None) the REPL, with no watchdog started, so a boot
+    that cannot fit the heap does not reset-loop. A tiny frame (two locals, no
+    try): on the host MicroPython it stays active under the REPL's collections."""
+    _secure(hal)
+    if exc is None:
+        _say(hal, "!reboot\n")
+        _kbd_intr(3)
+        hal.reset()
+        return
+    if isinstance(exc, KeyboardInterrupt):
+        _say(hal, "!stopped outputs=safe\n")
+        _kbd_intr(3)
+        to_repl()
+        return
+    _say(hal, "!fault %s %s: %s\n" % ("boot" if hal is None else "loop",
+                                     type(exc).__name__, exc))
+    _kbd_intr(3)
+    if hal is not None:
+        hal.reset()
+
+
+def _secure(hal):
+    _kbd_intr(-1)  # a second Ctrl-C must not cut the fail-safe short
+    import gc
+
+    gc.collect()  # after a MemoryError: room for what follows
+    if hal is not None:
+        try:
+            hal.safe()  # the drivers: DAC/PWM to 0 V, relays off, DE low, VFD stop
+        except BaseException:  # noqa: B036 -- even a second Ctrl-C: the pins below anyway
+            pass
+    apply()
