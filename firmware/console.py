@@ -183,12 +183,12 @@ class Console:
         meter = app.meter.cop
         return ("mode=%s state=%s season=%s t_in_c=%s flow_pct=%s flow_sp_pct=%s p_opt_pct=%s "
                 "output_pct=%s pump=%s cop_model=%s cop_meas=%s alarms=%x ticks=%d "
-                "overruns=%d") % (
+                "overruns=%d skipped=%d") % (
             p["mode"], STATE_NAMES[cmd.state], ("?", "cooling", "heating")[cmd.season],
             fmt(m.t_in_c) if m.t_in_c is not None else "none", fmt(cmd.flow_pct),
             fmt(cmd.flow_sp_pct), fmt(cmd.p_opt_pct), fmt(cmd.output_pct), fmt(cmd.pump_run),
             fmt(cop), "none" if meter is None else fmt(meter), cmd.alarms, cmd.ticks,
-            app.overruns())
+            app.overruns(), app.skipped())
 
     def cmd_get(self, args):
         self._need(args, 1, "get NAME")
