@@ -82,6 +82,17 @@ def _deploy(*args):
                           capture_output=True, text=True, timeout=120)
 
 
+def test_deploy_virtual_goes_through_maintenance_on_the_pico(tmp_path):
+    result = _deploy("--virtual", "--board", "rp2", "--flash", str(tmp_path / "flash"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "in maintenance (watchdog stopped, outputs safe)" in out
+    assert "verified" in out and "switched" in out and "boot ok" in out and "on pico" in out
+    assert "WDT_RESET" not in out  # rp2 resets through its watchdog: maint is not a bite
+    assert not (tmp_path / "flash" / "maint").exists()
+    assert not (tmp_path / "flash" / deploy.STAGE).exists()
+
+
 def test_deploy_to_a_missing_port_is_one_line(tmp_path):
     result = _deploy("--port", str(tmp_path / "ttyNONE"))
     assert result.returncode == 2
