@@ -22,9 +22,11 @@ def add_port_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 @contextlib.contextmanager
-def board_port(args: argparse.Namespace, heap: str | None = None) -> Iterator[str]:
+def board_port(args: argparse.Namespace, heap: str | None = None,
+               profile: str | None = None) -> Iterator[str]:
     """The port to use: the one given, or a virtual board's that lives for the block
-    (with `heap`, e.g. the heap a board profile needs on the host)."""
+    (with `heap`, e.g. the heap a board profile needs on the host; with `profile`, the
+    board runs that profile on its port's machine twin, watchdog included)."""
     if not args.virtual:
         yield args.port
         return
@@ -34,7 +36,8 @@ def board_port(args: argparse.Namespace, heap: str | None = None) -> Iterator[st
         flash = args.flash
         if flash is None:
             flash = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "flash"
-        board = stack.enter_context(VirtualBoard(flash, heap=heap, log=sys.stderr))
+        board = stack.enter_context(VirtualBoard(flash, heap=heap, profile=profile,
+                                                 log=sys.stderr))
         with Link(board.port, timeout_s=10.0) as link:
             link.wait_for("!boot", 15.0)
         yield board.port

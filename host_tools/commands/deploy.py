@@ -424,7 +424,8 @@ def run(args: argparse.Namespace) -> int:
         entries = manifest(out)
         size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
         print(f"built {len(entries)} files ({size} bytes)")
-        with board_port(args, heap=spec["virtual_heap"]) as port:
+        # --virtual: a board already running this profile (and its watchdog), as at a bench.
+        with board_port(args, profile=profile) as port:
             if enter_maintenance(port, args.timeout):
                 print(f"{port}: in maintenance (watchdog stopped, outputs safe)")
             else:
