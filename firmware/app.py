@@ -68,10 +68,11 @@ class App:
         self.pin = ""
         self.running = True
         self._reboot = False
+        self.loop = FixedRateLoop(_SLICE_MS, time.ticks_ms, time.sleep_ms)
         # Uptime is accumulated in whole seconds: ticks_ms wraps (every 2^30 ms
         # on the ports) and a difference of ticks is only valid up to half that.
         self._up_s = 0
-        self._up_ms = time.ticks_ms()
+        self._up_ms = self.loop.now()
         self._tick_ms = self._up_ms  # the last control tick or HIL step (watchdog health)
         self.controller = Controller()
         self.hil = HilPort()
@@ -81,7 +82,6 @@ class App:
         self.console = Console(self, hal.console_write)
         self._ticks_per_step = 1
         self._slice = 0
-        self.loop = FixedRateLoop(_SLICE_MS, time.ticks_ms, time.sleep_ms)
         self._configure_timing()
         self._slice = self._ticks_per_step - 1  # the first slice runs a control tick
 
@@ -150,7 +150,7 @@ class App:
         return self.loop.now()
 
     def uptime_s(self) -> int:
-        d = ticks_diff(time.ticks_ms(), self._up_ms)
+        d = ticks_diff(self.loop.now(), self._up_ms)
         return self._up_s + (d // 1000 if d > 0 else 0)
 
     def _count_uptime(self, now: int):

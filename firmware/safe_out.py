@@ -78,9 +78,12 @@ def apply(spec=None):
             m.Pin(item[0], m.Pin.OUT, value=item[1])
         except Exception:  # noqa: BLE001 -- a wrong entry must not stop the others
             pass
+    dac = getattr(m, "DAC", None)  # ESP32 only
+    if dac is None:
+        return
     for pin in spec.get("dac", ()):
         try:
-            m.DAC(m.Pin(pin)).write(0)
+            dac(m.Pin(pin)).write(0)
         except Exception:  # noqa: BLE001
             pass
 
@@ -192,7 +195,8 @@ def fail(exc, hal=None):
     if exc is None:
         _say(hal, "!reboot\n")
         _kbd_intr(3)
-        hal.reset()
+        if hal is not None:
+            hal.reset()
         return
     if isinstance(exc, KeyboardInterrupt):
         _say(hal, "!stopped outputs=safe\n")

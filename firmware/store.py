@@ -27,7 +27,7 @@ class StoreError(Exception):
     pass
 
 
-def _digest(body: bytes) -> str:
+def _digest(body) -> str:  # bytes or a memoryview of them
     return hexlify(hashlib.sha256(body).digest()).decode()
 
 
