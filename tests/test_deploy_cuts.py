@@ -28,8 +28,9 @@ PROFILE = "esp32-devkitc"
 OLD_VERSION = "0.0.9"
 
 
-def old_firmware(tmp_path: Path) -> Path:
-    """The firmware sources with another VERSION: a previous copflow."""
+def old_firmware(tmp_path: Path, maint: bool = True) -> Path:
+    """The firmware sources with another VERSION: a previous copflow (without the
+    `maint` command if maint is False, as before it existed)."""
     src = tmp_path / "old-src"
     shutil.copytree(FIRMWARE_DIR, src, ignore=shutil.ignore_patterns("__pycache__"))
     app = src / "app.py"
@@ -37,18 +38,36 @@ def old_firmware(tmp_path: Path) -> Path:
                       flags=re.M)
     assert n == 1
     app.write_text(text)
+    if not maint:
+        console = src / "console.py"
+        text, n = re.subn(r'^ *"maint": Console\.cmd_maint,\n', "", console.read_text(),
+                          flags=re.M)
+        assert n == 1
+        console.write_text(text)
     return src
+
+
+def start_board(tmp_path: Path, maint: bool = True) -> VirtualBoard:
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    deploy.build(flash, "esp32", PROFILE, firmware_dir=old_firmware(tmp_path, maint))
+    board = VirtualBoard(flash, profile=PROFILE, restart_delay_s=0.05, log=sys.stderr).start()
+    try:
+        with Link(board.port, timeout_s=10.0) as link:
+            assert f"copflow={OLD_VERSION}" in link.wait_for("!boot", 30.0)
+    except BaseException:
+        board.stop()
+        raise
+    return board
 
 
 @pytest.fixture
 def board(tmp_path):
-    flash = tmp_path / "flash"
-    flash.mkdir()
-    deploy.build(flash, "esp32", PROFILE, firmware_dir=old_firmware(tmp_path))
-    with VirtualBoard(flash, profile=PROFILE, restart_delay_s=0.05, log=sys.stderr) as b:
-        with Link(b.port, timeout_s=10.0) as link:
-            assert f"copflow={OLD_VERSION}" in link.wait_for("!boot", 30.0)
+    b = start_board(tmp_path)
+    try:
         yield b
+    finally:
+        b.stop()
 
 
 def start_deploy(port: str) -> subprocess.Popen:
@@ -190,19 +209,28 @@ def test_a_staged_file_that_differs_stops_deploy_before_the_switch(board, tmp_pa
     assert version(board) == OLD_VERSION
 
 
-def test_removing_main_py_within_the_watchdog_window_then_deploy(board):
-    """The recovery in docs/deploy.md: without the console, mpremote's Ctrl-C and
-    `fs rm :main.py` fit in the watchdog window; the watchdog still bites, the board
-    comes back at the bare REPL (no copflow, no watchdog), and deploy goes by Ctrl-C."""
-    deploy.mpremote(board.port, "fs", "rm", ":main.py")
-    assert not (board.flash / "main.py").exists()
-    with Link(board.port, timeout_s=10.0) as link:
-        deadline = time.monotonic() + 30.0
-        seen = b""
-        while b"MicroPython" not in seen:  # the bite: a fresh interpreter, no main.py
-            assert time.monotonic() < deadline, seen[-300:]
-            seen += link.serial.read(4096)
-    result = run_deploy(board.port)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "no copflow console; at the MicroPython REPL" in result.stdout
-    assert version(board) == __version__
+def test_a_copflow_without_maint_is_refused_then_recovered_by_removing_main_py(tmp_path):
+    """Its watchdog cannot be stopped, so deploy changes nothing and says what to do;
+    the recovery in docs/deploy.md then works: mpremote's Ctrl-C and `fs rm :main.py`
+    fit in the watchdog window, the watchdog still bites, the board comes back at the
+    bare REPL (no copflow, no watchdog), and deploy goes by Ctrl-C."""
+    board = start_board(tmp_path, maint=False)
+    try:
+        refused = run_deploy(board.port)
+        assert refused.returncode == 2
+        assert refused.stderr.count("\n") == 1 and "fs rm :main.py" in refused.stderr
+        assert version(board) == OLD_VERSION
+        deploy.mpremote(board.port, "fs", "rm", ":main.py")
+        assert not (board.flash / "main.py").exists()
+        with Link(board.port, timeout_s=10.0) as link:
+            deadline = time.monotonic() + 30.0
+            seen = b""
+            while b"MicroPython" not in seen:  # the bite: a fresh interpreter, no main.py
+                assert time.monotonic() < deadline, seen[-300:]
+                seen += link.serial.read(4096)
+        result = run_deploy(board.port)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "no copflow console; at the MicroPython REPL" in result.stdout
+        assert version(board) == __version__
+    finally:
+        board.stop()

@@ -259,9 +259,12 @@ def enter_maintenance(port: str, timeout_s: float) -> bool:
                 raise CopflowError(f"{port}: the console is locked; unlock it first "
                                    "(copflow console, `unlock PIN`)")
             if reply.code == "E_UNKNOWN":
-                print(f"{port}: this copflow has no `maint` command: using Ctrl-C; its "
-                      "watchdog keeps running and may cut the copy (docs/deploy.md#recovery)")
-                return False
+                # Its watchdog would go on after Ctrl-C and could bite in the middle of the
+                # switch, and its main.py would then run a mix of old and new modules.
+                raise CopflowError(f"{port}: this copflow has no `maint` command, and its "
+                                   "watchdog cannot be stopped: remove its main.py first "
+                                   f"(mpremote connect {port} fs rm :main.py; "
+                                   "docs/deploy.md#recovery), then deploy again")
             raise CopflowError(f"{port}: maint refused: {reply.code} {reply.body}")
         await_maintenance(port, timeout_s, link)
     return True
