@@ -104,16 +104,16 @@ def hardware_plan():
         profile = hw.load_profile(profile_name)
         plan = hw.plan(hw.load_config(profile), profile)
         # The next boot makes these outputs safe before any heavy import.
-        import safe_out
+        import safe_plan
 
-        safe_out.remember(plan)
+        safe_plan.remember(plan)
         return plan
     except MemoryError:
         raise  # not the wiring's fault: the boot's fail-safe (boot())
     except Exception as exc:  # a wrong pin, a missing peripheral, a corrupt file
         return "hw: %s" % (exc,)
     finally:
-        for module in ("hw", "drivers.params"):
+        for module in ("hw", "drivers.params", "safe_plan"):
             if module in sys.modules:
                 del sys.modules[module]
 

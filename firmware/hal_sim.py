@@ -51,10 +51,3 @@ def virtual_reset():
         sys.exit(SOFT_RESET_EXIT)
     host.call("exit", str(SOFT_RESET_EXIT))
 
-
-def virtual_interrupt():
-    try:
-        import vrepl  # pyright: ignore[reportMissingImports] -- virtual board only
-    except ImportError:
-        raise KeyboardInterrupt
-    vrepl.interrupted()

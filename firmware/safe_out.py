@@ -5,7 +5,7 @@
 # the 0-10 V stage at 0 V, the pump run relay off) before the ~80 KB of
 # firmware modules are imported. /safe.json is a few bytes, written by deploy
 # and rewritten by the board itself from its checked hardware plan
-# (remember()), so nothing big is parsed here.
+# (safe_plan.py, which is not kept resident), so nothing big is parsed here.
 #
 # fail() is the one fail-safe: every way out of boot or of the control loop
 # passes through it.
@@ -24,7 +24,7 @@ def _machine():
     return machine if hasattr(machine, "Pin") else None
 
 
-def _read(path):
+def read(path):
     try:
         with open(path) as f:
             return f.read()
@@ -51,7 +51,7 @@ def remove(path):
 
 def load():
     """{"out": [[pin, level], ...], "dac": [pin, ...]} from /safe.json, or None."""
-    text = _read(SAFE_FILE)
+    text = read(SAFE_FILE)
     if not text:
         return None
     import json
@@ -86,52 +86,6 @@ def apply(spec=None):
             dac(m.Pin(pin)).write(0)
         except Exception:  # noqa: BLE001
             pass
-
-
-def for_plan(plan) -> dict:
-    """The safe levels of a hardware plan's actuator outputs (hw.plan()); runs on
-    the board and on the host (deploy writes the same /safe.json)."""
-    out = []
-    dac = []
-    section = plan.get("actuator") if isinstance(plan, dict) else None
-    if section:
-        pins = section["pins"]
-        params = section["params"]
-        driver = section["driver"]
-        if driver == "analog":
-            if params.get("kind") == "dac":
-                dac.append(pins["out"])
-            else:
-                out.append([pins["out"], 0])  # the PWM pin low: the stage reads 0 V
-            if pins.get("run") is not None:
-                out.append([pins["run"], 0])  # the pump run relay off
-        elif driver == "valve_3point":
-            off = 0 if params.get("active", "high") == "high" else 1
-            out.append([pins["open"], off])
-            out.append([pins["close"], off])
-        elif driver == "vfd" and pins.get("de") is not None:
-            out.append([pins["de"], 0])  # the RS-485 transmitter released
-    return {"out": out, "dac": dac}
-
-
-def dumps(spec) -> str:
-    # One fixed text for a spec, so the board can compare before writing flash.
-    return '{"out": %s, "dac": %s}\n' % (
-        "[" + ", ".join("[%d, %d]" % (p, v) for p, v in spec["out"]) + "]",
-        "[" + ", ".join("%d" % p for p in spec["dac"]) + "]")
-
-
-def remember(plan):
-    """Keep /safe.json in step with the plan this board booted with (written only
-    when it changed: flash wear)."""
-    text = dumps(for_plan(plan))
-    if _read(SAFE_FILE) == text:
-        return
-    try:
-        with open(SAFE_FILE, "w") as f:
-            f.write(text)
-    except OSError:
-        pass
 
 
 def _kbd_intr(char):

@@ -95,9 +95,9 @@ def stale_twins(entries: list[tuple[str, str]]) -> list[str]:
 def write_safe_file(out: Path, plan: dict) -> None:
     """/safe.json for a new /hw.json: the outputs main.py drives safe before anything
     else at the next boot (firmware/safe_out.py) must be the new wiring's, not the old."""
-    import safe_out  # firmware module; hwconfig.check put the firmware on the path
+    import safe_plan  # firmware module; hwconfig.check put the firmware on the path
 
-    (out / "safe.json").write_text(safe_out.dumps(safe_out.for_plan(plan)))
+    (out / "safe.json").write_text(safe_plan.dumps(safe_plan.for_plan(plan)))
 
 
 def manifest(out: Path) -> list[tuple[str, str]]:
