@@ -218,6 +218,28 @@ class Console:
         self._need(args, 1, "season auto|cooling|heating")
         return self._set("season", args[0])
 
+    # list and param stay resident too: `list` is the first thing a commissioning
+    # session asks for, and a module import would add to its own allocations.
+    def cmd_list(self, args):
+        prefix = args[0] if args else ""
+        lines = []
+        for entry in config_mod.PARAMS:
+            if entry[0].startswith(prefix):
+                lines.append("!param %s\n" % self._describe(entry))
+        self._extra = lines
+        return "n=%d" % len(lines)
+
+    def cmd_param(self, args):
+        self._need(args, 1, "param NAME")
+        return self._describe(config_mod.spec(args[0]))
+
+    def _describe(self, entry):
+        name, unit, low, high, _, _ = entry
+        value = self.app.controller.config["params"][name]
+        if isinstance(unit, tuple):
+            return "%s=%s unit=enum range=%s" % (name, value, "|".join(unit))
+        return "%s=%s unit=%s range=%s..%s" % (name, fmt(value), unit or "1", low, high)
+
     # save and load stay resident: they are what a nearly full heap must still
     # manage, and a module import would add to their own allocations.
     def cmd_save(self, args):
@@ -318,6 +340,8 @@ def _extra(cmd, console, args):
 _COMMANDS = {
     "hello": Console.cmd_hello,
     "status": Console.cmd_status,
+    "list": Console.cmd_list,
+    "param": Console.cmd_param,
     "get": Console.cmd_get,
     "set": Console.cmd_set,
     "mode": Console.cmd_mode,
@@ -330,5 +354,5 @@ _COMMANDS = {
     "maint": Console.cmd_maint,
     "hil": Console.cmd_hil,
 }
-_EXTRA = ("list", "param", "coeffs", "lock", "unlock", "pin", "mem", "tel", "alarms", "ack")
+_EXTRA = ("coeffs", "lock", "unlock", "pin", "mem", "tel", "alarms", "ack")
 _WRITES = ("set", "mode", "out", "season", "save", "load", "defaults", "pin", "reboot", "maint")

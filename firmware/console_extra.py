@@ -1,41 +1,17 @@
-# Console commands used now and then (docs/protocol.md): the parameter table,
-# coefficient sets, save/load/defaults, alarms, telemetry settings, heap
-# figures, the PIN lock, starting and stopping HIL. console.py imports this
+# Console commands used now and then (docs/protocol.md): coefficient sets,
+# alarms, telemetry settings, heap figures, the PIN lock, starting and
+# stopping HIL. console.py imports this
 # module for one request and drops it again, so its code and texts take no
 # heap between requests (docs/performance.md, "Memory").
 import json
 
 from console import ConsoleError, _alnum, _parse_number, fmt
 from core import alarms
-from core import config as config_mod
 from core.coeffs import season_to_dict
 from core.compat import as_number
 
 _COEFF_KEYS = ("a0", "a1", "a2", "a3", "b0", "b1", "b2", "b3", "c", "t_lo", "t_hi", "t_ref",
                "p_lo", "p_hi")
-
-
-def describe(console, name):
-    """`NAME=VALUE unit=UNIT range=LOW..HIGH` (enum: `unit=enum range=A|B`)."""
-    _, unit, low, high, _, _ = config_mod.spec(name)
-    value = console.app.controller.config["params"][name]
-    if isinstance(unit, tuple):
-        return "%s=%s unit=enum range=%s" % (name, value, "|".join(unit))
-    return "%s=%s unit=%s range=%s..%s" % (name, fmt(value), unit or "1", low, high)
-
-
-def cmd_list(console, args):
-    prefix = args[0] if args else ""
-    names = [s[0] for s in config_mod.PARAMS if s[0].startswith(prefix)]
-    # Formatted here, inside the request: running out of memory is then an
-    # error answer, never an exception in the middle of sending the lines.
-    console._extra = ["!param " + describe(console, name) + "\n" for name in names]
-    return "n=%d" % len(names)
-
-
-def cmd_param(console, args):
-    console._need(args, 1, "param NAME")
-    return describe(console, args[0])
 
 
 def cmd_coeffs(console, args):

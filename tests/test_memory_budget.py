@@ -178,3 +178,21 @@ def test_a_changed_default_set_is_checked_in_full():
     good = config.defaults()
     config.validate(good)  # the shipped set: passes, and is remembered
     assert config._CHECKED[0] is not None and config._CHECKED[2] is None
+
+
+def test_a_save_checks_its_files_without_parsing_them(tmp_path):
+    from host_tools.paths import import_firmware
+
+    import_firmware()
+    import store
+
+    s = store.ConfigStore(str(tmp_path))
+    s.save({"params": {"kp": 0.5}, "coeffs": {}, "pin": ""})
+    assert s.intact(s.current) and s.read(s.current)["params"]["kp"] == 0.5
+    good = (tmp_path / "config.json").read_bytes()
+    for bad in (good[:-10], good.replace(b"0.5", b"0.6"), good.replace(b"sha256", b"sha255"),
+                good[:-1] + b"0\n", b""):
+        (tmp_path / "config.json").write_bytes(bad)
+        assert not s.intact(s.current)
+        assert s.read(s.current) is None
+    assert not s.intact(str(tmp_path / "missing.json"))
