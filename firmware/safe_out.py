@@ -50,7 +50,7 @@ def remove(path):
 
 
 def load():
-    """{"out": [[pin, level], ...], "dac": [pin, ...]} from /safe.json, or None."""
+    """{"out": [[pin, level], ...]} from /safe.json, or None."""
     text = read(SAFE_FILE)
     if not text:
         return None
@@ -65,7 +65,13 @@ def load():
 
 def apply(spec=None):
     """Drive every listed output to its safe level, straight through machine.Pin
-    (no driver needed). A pin the port refuses is skipped, never fatal."""
+    (no driver needed). A pin the port refuses is skipped, never fatal.
+
+    A DAC output is listed as a plain output, low: 0 V as well, and it leaves
+    the DAC channel free for the driver. On ESP32 a second machine.DAC on the
+    same pin fails (machine_dac.c calls dac_oneshot_new_channel on every
+    construction and has no deinit), so creating one here would cost the
+    driver its output until a hard reset."""
     m = _machine()
     if m is None:
         return
@@ -77,14 +83,6 @@ def apply(spec=None):
         try:
             m.Pin(item[0], m.Pin.OUT, value=item[1])
         except Exception:  # noqa: BLE001 -- a wrong entry must not stop the others
-            pass
-    dac = getattr(m, "DAC", None)  # ESP32 only
-    if dac is None:
-        return
-    for pin in spec.get("dac", ()):
-        try:
-            dac(m.Pin(pin)).write(0)
-        except Exception:  # noqa: BLE001
             pass
 
 

@@ -9,17 +9,15 @@ def for_plan(plan) -> dict:
     """The safe levels of a hardware plan's actuator outputs (hw.plan()); runs on
     the board and on the host (deploy writes the same /safe.json)."""
     out = []
-    dac = []
     section = plan.get("actuator") if isinstance(plan, dict) else None
     if section:
         pins = section["pins"]
         params = section["params"]
         driver = section["driver"]
         if driver == "analog":
-            if params.get("kind") == "dac":
-                dac.append(pins["out"])
-            else:
-                out.append([pins["out"], 0])  # the PWM pin low: the stage reads 0 V
+            # The PWM or DAC pin as a plain output, low: the stage reads 0 V
+            # (a DAC is not created here: safe_out.apply()).
+            out.append([pins["out"], 0])
             if pins.get("run") is not None:
                 out.append([pins["run"], 0])  # the pump run relay off
         elif driver == "valve_3point":
@@ -28,14 +26,12 @@ def for_plan(plan) -> dict:
             out.append([pins["close"], off])
         elif driver == "vfd" and pins.get("de") is not None:
             out.append([pins["de"], 0])  # the RS-485 transmitter released
-    return {"out": out, "dac": dac}
+    return {"out": out}
 
 
 def dumps(spec) -> str:
     # One fixed text for a spec, so the board can compare before writing flash.
-    return '{"out": %s, "dac": %s}\n' % (
-        "[" + ", ".join("[%d, %d]" % (p, v) for p, v in spec["out"]) + "]",
-        "[" + ", ".join("%d" % p for p in spec["dac"]) + "]")
+    return '{"out": [%s]}\n' % ", ".join("[%d, %d]" % (p, v) for p, v in spec["out"])
 
 
 def remember(plan):

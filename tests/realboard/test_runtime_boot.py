@@ -29,13 +29,11 @@ class OutOfMemoryApp:
 def actuator_state(rig):
     pins = rig.plan()["actuator"]["pins"]
     w = rig.w
+    # The 0-10 V output's DAC (esp32) or PWM (rp2) pin before its driver: a plain
+    # output, low (0 V); None while it floats.
     out = pins["out"]
-    if rig.port == "esp32":  # a DAC pin: 0 V from the DAC
-        dac = w.dac(out)
-        level = None if dac is None else dac.value
-    else:  # a PWM pin before any PWM: a plain output, low
-        level = w.level(out) if w.is_output(out) else None
-    return {"run": w.level(pins["run"]) if w.is_output(pins["run"]) else None, "out": level}
+    return {"run": w.level(pins["run"]) if w.is_output(pins["run"]) else None,
+            "out": w.level(out) if w.is_output(out) else None}
 
 
 SAFE = {"run": 0, "out": 0}
@@ -78,6 +76,8 @@ def test_outputs_are_safe_before_the_heavy_imports(rig, monkeypatch):
     rig.run_main()
     assert len(started) == 2
     assert seen and seen[0][1] == SAFE, seen
+    hal = started[1].hal  # and the drivers still got their outputs
+    assert hal.boot_error == "" and hal.actuator is not None
 
 
 def test_a_maintenance_boot_gives_the_repl_with_outputs_safe_and_no_watchdog(
