@@ -56,7 +56,7 @@ PARAMS = (
     ("low_flow_s", "s", 0, 3600, 30, "flow below the interlock this long raises LOW_FLOW"),
     ("cop_window_s", "s", 10, 86400, 300, "measured COP_s: energy-averaging window"),
     ("hil", HIL_CHOICES, 0, 0, "off", "hardware-in-the-loop injection over the console"),
-    ("hil_timeout_s", "s", 1, 3600, 5, "real-time HIL: injected values expire after this"),
+    ("hil_timeout_s", "s", 1, 3600, 5, "HIL link silence limit: values expire, lockstep ends"),
 )
 
 
