@@ -76,12 +76,13 @@ def test_load_answers_loaded_on_the_default_virtual_heap(tmp_path):
 
 def test_esp32_devkitc_boots_and_serves_at_its_stock_heap(tmp_path):
     errors = []
-    with VirtualBoard(tmp_path / "flash", heap=ESP32_STOCK_HEAP, profile="esp32-devkitc",
+    with VirtualBoard(tmp_path / "flash", profile="esp32-devkitc",
                       restart_delay_s=0.05, log=sys.stderr) as board, \
             Link(board.port, timeout_s=10.0,
                  on_unsolicited=lambda line: errors.append(line)
                  if line.startswith("!error") else None) as link:
         link.wait_for("!boot", 30.0)
+        assert board.heap == ESP32_STOCK_HEAP  # the profile's default is the board's heap
         assert link.command("status").ok
         link.command("set kp 0.35")
         assert link.command("save").body == "saved"

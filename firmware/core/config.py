@@ -216,7 +216,7 @@ def validate(config) -> dict:
 # any parameter that changes neither (nearly all of them) skips it, and so does
 # the boot's first config, the shipped defaults, which the test suite checks
 # (tests/test_memory_budget.py, test_shipped_defaults_pass_the_full_check).
-_CHECKED = [None, None, None]
+_CHECKED = [None, None, None]  # type: list
 _MODEL_FIELDS = ("a0", "a1", "a2", "a3", "b0", "b1", "b2", "b3", "c", "t_lo", "t_hi", "t_ref",
                  "p_lo", "p_hi")
 
