@@ -356,46 +356,39 @@ def test_max_flow_below_glitch_window_is_a_config_error(port):
 
 
 
-# Run the IRQ handler and poll() on the host MicroPython (a 32-bit port, where
-# ints from 2**30 up live on the heap) with the heap locked: any allocation
-# raises MemoryError, as it would in a hard IRQ on the board.
+# The driver on the RP2 twin inside the host MicroPython (a 32-bit port, where
+# ints from 2**30 up live on the heap): the twin runs the hard IRQ handler with
+# the heap locked, as the port does (an allocation in it is a MemoryError that
+# disables the IRQ and is logged); poll() runs with the heap locked too.
 HEAP_LOCKED_PROBE = """
 import gc
 gc.disable()
 import micropython
+from twins import make_machine
 from drivers import params
 from drivers.pulse_flow import PARAMS, PulseFlow
 
-
-class FakePin:
-    IRQ_FALLING = 4
-    IRQ_RISING = 8
-
-    def irq(self, handler=None, trigger=0, hard=False):
-        self.handler = handler
-
-
-class FakeClock:
-    def __init__(self):
-        self.t = 1073741823 - 5000
-
-    def ticks_us(self):
-        return self.t
+m = make_machine("rp2")
+w = m.world
+clock = w.clock
+clock.advance_us(1073741823 - 5000)  # the tick wraps early in the run
+pin = m.Pin(4, m.Pin.IN, m.Pin.PULL_UP)
+drv = PulseFlow(pin, clock.ticks_us, params.validate(
+    PARAMS, {"glitch_us": 100, "max_flow_m3h": 1.0, "window_ms": 100}, "f"))
 
 
-def step(clock, us):
-    t = clock.t
-    clock.t = t + us if t <= 1073741823 - us else t - 1073741823 + us - 1
-
-
-def run(pin, clock, drv, n, gap):
-    handler = pin.handler
+def run(n, gap, status):
     i = 0
     while i < n:
-        handler(pin)
-        step(clock, gap)
+        w.pulse(4)  # a hard IRQ: the handler runs at the edge, the heap locked
+        clock.advance_us(gap)
         if i % 4 == 0:
-            drv.poll(i)
+            micropython.heap_lock()
+            try:
+                drv.poll(i)
+            except MemoryError:
+                status[0] = 0
+            micropython.heap_unlock()
         i += 1
 
 
@@ -403,33 +396,23 @@ def allocating(x):
     return x + 1
 
 
-def main():
-    pin = FakePin()
-    clock = FakeClock()
-    drv = PulseFlow(pin, clock.ticks_us, params.validate(
-        PARAMS, {"glitch_us": 100, "max_flow_m3h": 1.0, "window_ms": 100}, "f"))
-    status = [0, 0]
-    micropython.heap_lock()
-    try:
-        run(pin, clock, drv, 3000, 1999)  # across the tick wrap, some fast
-        run(pin, clock, drv, 50, 30)  # glitches
-        status[0] = 1
-    except MemoryError:
-        pass
-    try:
-        allocating(1073741823)
-    except MemoryError:
-        status[1] = 1
-    micropython.heap_unlock()
-    print("handler_ok", status[0], "control_blocked", status[1], "pulses", drv.pulses,
-          "glitches", drv.glitches)
-
-
-main()
+status = [1, 0]
+run(3000, 1999, status)  # across the tick wrap, some fast
+run(50, 30, status)  # glitches
+micropython.heap_lock()
+try:
+    allocating(1073741823)
+except MemoryError:
+    status[1] = 1
+micropython.heap_unlock()
+print("handler_ok", int(not w.log and w.scheduled == 0), "poll_ok", status[0],
+      "control_blocked", status[1], "pulses", drv.pulses, "glitches", drv.glitches)
+for line in w.log:
+    print(line)
 """
 
 
 def test_handler_and_poll_do_not_allocate_on_micropython(tmp_path):
-    out = run_probe(tmp_path, HEAP_LOCKED_PROBE)
+    out = run_probe(tmp_path, HEAP_LOCKED_PROBE, twins=True)
     # the control proves the heap really was locked
-    assert "handler_ok 1 control_blocked 1 pulses 3013 glitches 37" in out, out
+    assert "handler_ok 1 poll_ok 1 control_blocked 1 pulses 3013 glitches 37" in out, out
