@@ -536,6 +536,17 @@ def spi_init(spi, pos, kw, fresh):
     if bits not in (-1, 8, 16, 32) and bits % 8:
         raise ValueError("invalid bits")
     spi._fill = 0
+    from .spi import spi_end
+
+    # The clock mode, as the bus's devices see it: 0, 0 for a new SPI unless
+    # given (machine_hw_spi.c:449-454), init() changes only what it is given (:193-199).
+    end = spi_end(board, spi._id)
+    if fresh:
+        end.polarity = end.phase = 0
+    if pol >= 0:
+        end.polarity = pol
+    if pha >= 0:
+        end.phase = pha
 
 
 def peripherals(m, board):

@@ -410,6 +410,15 @@ def spi_init(spi, pos, kw, fresh):
         raise ValueError("bad MISO pin")
     spi._baud = baud
     spi._fill = 0
+    from .spi import spi_end
+
+    # The clock mode, as the bus's devices see it: set by the constructor
+    # (default 0, 0), changed by init() only when given (machine_spi.c:137-197, :239-246).
+    end = spi_end(board, sid)
+    if fresh or "polarity" in kw:
+        end.polarity = pol
+    if fresh or "phase" in kw:
+        end.phase = pha
 
 
 def peripherals(m, board):

@@ -10,12 +10,15 @@ class SpiEnd:
     clocked while its chip-select pin is low; device.select()/deselect() (if
     it has them) at the CS edges. `device = obj` attaches one device with no
     CS (always selected). With nobody selected, MISO reads `idle_byte`.
+    polarity/phase: the SPI mode the board's SPI(...)/init() set (0, 0 by default).
     """
 
     def __init__(self):
         self.devices = []  # (device, cs pin id or None)
         self.idle_byte = 0x00  # MISO with no chip driving it
         self.written = bytearray()
+        self.polarity = 0  # the clock mode the board last set (a device checks it)
+        self.phase = 0
         self._board = None
 
     @property
