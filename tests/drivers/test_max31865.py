@@ -297,6 +297,15 @@ def test_cs_goes_high_even_when_the_spi_call_fails(port):
     assert bench.cs_level() == 1
 
 
+def test_the_chip_needs_spi_mode_1_as_the_hal_sets_it(port):
+    bench = Bench(port)
+    bench.reading()
+    assert bench.chip.violations == []  # MachineIO.spi: polarity 0, phase 1
+    bench.spi.init(phase=0)  # mode 0: the chip would sample on the wrong edge
+    bench.reading()
+    assert "SPI phase 0: the MAX31865 needs CPHA = 1" in bench.chip.violations
+
+
 def test_bias_is_off_between_readings(port):
     bench = Bench(port, period_ms=1000)
     bench.reading()
