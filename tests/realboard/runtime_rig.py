@@ -17,6 +17,7 @@ import stdio_console
 from core import alarms
 from host_tools import hwconfig
 from host_tools.twins import make_machine
+from host_tools.twins.heap import EspHeap
 from host_tools.twins.modules import installed
 
 PROFILE = {"esp32": "esp32-devkitc", "rp2": "pico"}
@@ -32,36 +33,19 @@ def time_module(clock):
     return t
 
 
-class BoardGc:
-    """gc as a board has it (automatic collection on); the figures are a model
-    good enough for the serve loop's decisions."""
+# The port's GC heap (host_tools/twins/heap.py): ESP32_GENERIC starts at 56 KB and
+# can grow into what ESP-IDF has left (here 96 KB: the 112 KB stock heap plus what
+# IDF keeps free); the Pico's heap is fixed. The app's live set is allocated first.
+HEAPS = {"esp32": (152 * 1024, 56 * 1024), "rp2": (192 * 1024, 192 * 1024)}
+LIVE = 64 * 1024
 
-    def __init__(self):
-        self.enabled = True
-        self.alloc = 60 * 1024
-        self.live = 60 * 1024
-        self.grow = 0  # what ESP32's mem_free() adds: the heap it could still take
-        self.heap = 112 * 1024
-        self.collections = 0
 
-    def isenabled(self):
-        return self.enabled
-
-    def enable(self):
-        self.enabled = True
-
-    def disable(self):
-        self.enabled = False
-
-    def collect(self):
-        self.collections += 1
-        self.alloc = self.live
-
-    def mem_alloc(self):
-        return self.alloc
-
-    def mem_free(self):
-        return self.heap - self.alloc + self.grow
+def board_heap(port, live=LIVE):
+    total, initial = HEAPS[port]
+    heap = EspHeap(total, initial)
+    for _ in range(live // 1024):
+        heap.alloc(1024)  # a boot allocates in small pieces
+    return heap
 
 
 class Rig:
@@ -75,7 +59,7 @@ class Rig:
         self.profile = hwconfig.load_profile(PROFILE[port])
         self.inbuf = bytearray()
         self.out = []
-        self.gc = BoardGc()
+        self.gc = board_heap(port)
         monkeypatch.chdir(tmp_path)  # the config store's files
         try:
             import safe_out
