@@ -69,3 +69,15 @@ def test_a_maintenance_flag_boots_to_the_repl_with_no_loop(board):
         text = read_until(link, ">>> ", 30.0)
         assert "!maint" in text and "!boot" not in text.split("!maint")[1]
     assert not (board.flash / "maint").exists()
+
+
+def test_lockstep_ends_by_itself_when_the_host_goes_quiet(board):
+    with Link(board.port, timeout_s=10.0) as link:
+        link.command("set hil allowed")
+        link.command("set hil_timeout_s 1")
+        link.command("hil lockstep 40")
+        for _ in range(3):
+            link.command("hil step 1000 27.6 0.55 1 1")
+        line = link.wait_for("!hil off", 10.0)
+        assert line == "!hil off reason=timeout"
+        assert link.command("hil").fields()["hil"] == "off"
