@@ -6,8 +6,15 @@ Two things keep RAM on the board that nothing there reads, and both stay on the 
 - the help column of every `PARAMS` table (the controller's in core/config.py and
   each driver's): the board checks names, units and ranges, while the help is for
   people, and host tools read it from the source (`copflow param`, docs). The
-  build blanks it to "" (an interned empty string: no heap), keeping every line
-  where it was so that tracebacks from the board still point at the source;
+  build replaces it by the module global `_EMPTY`, which is "" (an interned
+  empty string: no heap), keeping every line where it was so that tracebacks
+  from the board still point at the source. Naming a global also makes each
+  entry a tuple built when the module is imported instead of a constant of the
+  .mpy: a constant tuple's strings are all loaded as heap str objects (32 bytes
+  even for "%"), while a built one refers to the interned names the bytecode
+  already has -- about 1.9 KB less heap for the controller's table alone
+  (docs/performance.md, "Memory"). A frozen build (firmware/manifest.py) compiles
+  the source as it is: there a constant tuple lives in flash, which is better;
 - the host's absolute path of each source file, which mpy-cross would embed as the
   module's file name: it gets the path inside the firmware instead (core/config.py).
 """
@@ -21,17 +28,23 @@ from pathlib import Path
 from host_tools.errors import CopflowError
 
 HELP_INDEX = 5  # (name, unit, low, high, default, help)
+EMPTY = "_EMPTY"  # the global "" the build defines in a module it rewrites
 # Firmware-tree files that are not modules of the board: the frozen-build manifest.
 NOT_ON_BOARD = ("manifest.py",)
+_COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For,
+             ast.AsyncFor, ast.While, ast.Try, ast.With, ast.AsyncWith)
+
+
+def _params_tables(tree: ast.Module) -> list[ast.Assign]:
+    return [node for node in tree.body if isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Tuple)
+            and any(isinstance(t, ast.Name) and t.id == "PARAMS" for t in node.targets)]
 
 
 def _help_nodes(tree: ast.Module) -> list[ast.Constant]:
     nodes = []
-    for node in tree.body:
-        if not isinstance(node, ast.Assign) or not isinstance(node.value, ast.Tuple):
-            continue
-        if not any(isinstance(t, ast.Name) and t.id == "PARAMS" for t in node.targets):
-            continue
+    for node in _params_tables(tree):
+        assert isinstance(node.value, ast.Tuple)
         for entry in node.value.elts:
             if isinstance(entry, ast.Tuple) and len(entry.elts) == HELP_INDEX + 1:
                 text = entry.elts[HELP_INDEX]
@@ -40,24 +53,69 @@ def _help_nodes(tree: ast.Module) -> list[ast.Constant]:
     return nodes
 
 
+def _is_str(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str)
+
+
+def _built_tuple_marks(tree: ast.Module, skip: set[int]) -> list[ast.Constant]:
+    """In each tuple assigned once, at import (module level or a class body at
+    module level), the first string of every tuple holding strings: prefixed by
+    `_EMPTY + ` it makes the tuple one built at import."""
+    statements: list[ast.stmt] = []
+    for node in tree.body:
+        statements.append(node)
+        if isinstance(node, ast.ClassDef):
+            statements.extend(node.body)
+    marks = []
+    for node in statements:
+        if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
+            continue
+        for sub in ast.walk(node.value):
+            if isinstance(sub, ast.Tuple):
+                strings = [e for e in sub.elts if _is_str(e)]
+                if strings and not any(id(e) in skip for e in sub.elts):
+                    marks.append(strings[0])
+    return marks
+
+
 def strip_help(source: str) -> str:
-    """`source` with the help text of its module-level PARAMS table blanked, every
-    other character and every line number unchanged."""
-    nodes = _help_nodes(ast.parse(source))
-    if not nodes:
+    """The board's source of a module, every line number unchanged:
+
+    - the help text of its module-level PARAMS table replaced by `_EMPTY`;
+    - in every tuple assigned at import that holds strings, the first string
+      `s` written `_EMPTY + s`, which is `s` itself ("" + s is s on MicroPython,
+      py/objstr.c) but no longer a constant, so the tuple is built at import
+      from the interned names the bytecode has;
+    - `_EMPTY = ""; ` in front of the first module-level statement that comes
+      before them (a module-level statement starts at column 0)."""
+    tree = ast.parse(source)
+    helps = _help_nodes(tree)
+    skip = {id(n) for n in helps}
+    marks = _built_tuple_marks(tree, skip)
+    if not helps and not marks:
         return source
     data = source.encode()
     line_starts = [0]
     for line in data.splitlines(keepends=True):
         line_starts.append(line_starts[-1] + len(line))
-    # ast offsets are UTF-8 byte offsets within a line
-    for node in sorted(nodes, key=lambda n: (n.lineno, n.col_offset), reverse=True):
+    edits = []  # (start, end, replacement); ast offsets are UTF-8 byte offsets in a line
+    for node in helps:
         start = line_starts[node.lineno - 1] + node.col_offset
         end = line_starts[node.end_lineno - 1] + node.end_col_offset  # type: ignore[operator]
         # A help text split over lines (implicit concatenation) keeps its line breaks,
         # which are harmless inside the table's parentheses.
-        blank = b'""' + b"\n" * data[start:end].count(b"\n")
-        data = data[:start] + blank + data[end:]
+        edits.append((start, end, EMPTY.encode() + b"\n" * data[start:end].count(b"\n")))
+    for node in marks:
+        start = line_starts[node.lineno - 1] + node.col_offset
+        edits.append((start, start, (EMPTY + " + ").encode()))
+    first = min(n.lineno for n in helps + marks)
+    simple = [s for s in tree.body if s.lineno <= first and not isinstance(s, _COMPOUND)]
+    if not simple:
+        raise CopflowError(f"fwbuild: no module-level statement before line {first} "
+                           f"to define {EMPTY}")
+    edits.append((line_starts[simple[0].lineno - 1],) * 2 + ((EMPTY + ' = ""; ').encode(),))
+    for start, end, text in sorted(edits, reverse=True):
+        data = data[:start] + text + data[end:]
     return data.decode()
 
 

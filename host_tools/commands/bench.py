@@ -266,6 +266,7 @@ def measure_boot_and_steady(profile: str) -> dict:
     # before main.py ran (its REPL, the machine twins): a board has those in ROM.
     return {"boot_peak_bytes": boot["boot_peak"] - base,
             "boot_phase_peaks_bytes": [p - base for p in boot["phases"]],
+            "boot_phase_live_bytes": [p - base for p in boot["after"]],
             "live_heap_bytes": steady["live"] - base,
             "live_heap_max_bytes": steady["live_max"] - base,
             "steady_peak_bytes": steady["steady_peak"] - base,

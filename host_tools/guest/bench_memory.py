@@ -13,8 +13,8 @@ import sys
 
 _gc.collect()
 # baseline, boots, phase, boot peak, live, live max, steady peak, collections,
-# steady collections; then up to 24 phase peaks
-S = [0] * 33
+# steady collections; then up to 24 phase peaks and the heap after each of them
+S = [0] * 57
 _BASE = 0
 _BOOT = 1
 _PHASE = 2
@@ -25,6 +25,7 @@ _STEADY = 6
 _COLL = 7
 _SCOLL = 8
 _PHASES = 9
+_AFTER = 33
 _EVERY = 50  # steady collections between two writes of the figures
 
 
@@ -35,6 +36,9 @@ def _write(modules):
               % (S[_BASE], S[_BOOT], S[_PEAK], S[_LIVE], S[_LIVE_MAX], S[_STEADY], S[_COLL]))
     for i in range(S[_PHASE]):
         out.write("%s%d" % ("," if i else "", S[_PHASES + i]))
+    out.write('], "after": [')
+    for i in range(S[_PHASE]):
+        out.write("%s%d" % ("," if i else "", S[_AFTER + i]))
     out.write("]")
     if modules:
         out.write(', "modules": [')
@@ -62,6 +66,8 @@ class RecordingGc:
         _gc.collect()
         S[_COLL] += 1
         live = _gc.mem_alloc()
+        if not S[_BOOT] and S[_PHASE] <= 24:
+            S[_AFTER + S[_PHASE] - 1] = live
         if S[_BOOT]:
             S[_LIVE] = live
             if live > S[_LIVE_MAX]:
