@@ -20,6 +20,7 @@ Two things keep RAM on the board that nothing there reads, and both stay on the 
 """
 
 import ast
+import keyword
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,7 @@ from host_tools.errors import CopflowError
 
 HELP_INDEX = 5  # (name, unit, low, high, default, help)
 EMPTY = "_EMPTY"  # the global "" the build defines in a module it rewrites
+_INTERN_LEN = 10  # mpy-cross interns a string literal this long or shorter (py/parse.c)
 # Firmware-tree files that are not modules of the board: the frozen-build manifest.
 NOT_ON_BOARD = ("manifest.py",)
 _COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For,
@@ -78,6 +80,24 @@ def _built_tuple_marks(tree: ast.Module, skip: set[int]) -> list[ast.Constant]:
     return marks
 
 
+def _name_strings(tree: ast.Module) -> list[str]:
+    """String constants that are identifiers longer than the 10 characters mpy-cross
+    interns by itself (parameter and config names: "manual_output_pct")."""
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and _is_str(body[0].value):
+                docstrings.add(id(body[0].value))
+    names = set()
+    for node in ast.walk(tree):
+        if _is_str(node) and id(node) not in docstrings:
+            text = node.value  # type: ignore[attr-defined]
+            if len(text) > _INTERN_LEN and text.isidentifier() and not keyword.iskeyword(text):
+                names.add(text)
+    return sorted(names)
+
+
 def strip_help(source: str) -> str:
     """The board's source of a module, every line number unchanged:
 
@@ -86,13 +106,17 @@ def strip_help(source: str) -> str:
       `s` written `_EMPTY + s`, which is `s` itself ("" + s is s on MicroPython,
       py/objstr.c) but no longer a constant, so the tuple is built at import
       from the interned names the bytecode has;
-    - `_EMPTY = ""; ` in front of the first module-level statement that comes
-      before them (a module-level statement starts at column 0)."""
+    - `_EMPTY = ""` defined in front of the first module-level statement (a
+      module-level statement starts at column 0), as `(lambda: (name, ...)) and ""`
+      when the module has strings that are long identifiers: naming them first
+      makes mpy-cross compile each such string as an interned name, shared by
+      every module, instead of a heap str per module. The lambda is never called."""
     tree = ast.parse(source)
     helps = _help_nodes(tree)
     skip = {id(n) for n in helps}
     marks = _built_tuple_marks(tree, skip)
-    if not helps and not marks:
+    names = _name_strings(tree)
+    if not helps and not marks and not names:
         return source
     data = source.encode()
     line_starts = [0]
@@ -108,12 +132,19 @@ def strip_help(source: str) -> str:
     for node in marks:
         start = line_starts[node.lineno - 1] + node.col_offset
         edits.append((start, start, (EMPTY + " + ").encode()))
-    first = min(n.lineno for n in helps + marks)
-    simple = [s for s in tree.body if s.lineno <= first and not isinstance(s, _COMPOUND)]
-    if not simple:
-        raise CopflowError(f"fwbuild: no module-level statement before line {first} "
-                           f"to define {EMPTY}")
-    edits.append((line_starts[simple[0].lineno - 1],) * 2 + ((EMPTY + ' = ""; ').encode(),))
+    strings = [n.lineno for n in ast.walk(tree) if _is_str(n)]
+    first = min(n.lineno for n in helps + marks) if helps or marks else min(strings)
+    if tree.body and not isinstance(tree.body[0], _COMPOUND) \
+            and tree.body[0].end_lineno < min(strings):  # type: ignore[operator]
+        at = tree.body[0].lineno  # before every string: the names can go there
+    else:
+        simple = [s for s in tree.body if s.lineno <= first and not isinstance(s, _COMPOUND)]
+        if not simple:
+            raise CopflowError(f"fwbuild: no module-level statement before line {first} "
+                               f"to define {EMPTY}")
+        at, names = simple[0].lineno, []
+    value = '(lambda: (' + ", ".join(names) + ',)) and ""' if names else '""'
+    edits.append((line_starts[at - 1],) * 2 + (f"{EMPTY} = {value}; ".encode(),))
     for start, end, text in sorted(edits, reverse=True):
         data = data[:start] + text + data[end:]
     return data.decode()

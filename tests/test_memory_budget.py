@@ -20,7 +20,8 @@ BOOT_PEAK_BUDGET = 114688
 
 def _as_built(tree: ast.Module) -> str:
     """`tree` rewritten as the build promises: help text -> _EMPTY, the first string
-    of each import-time tuple -> _EMPTY + string, _EMPTY = "" defined first."""
+    of each import-time tuple -> _EMPTY + string, _EMPTY = "" defined first (after
+    a lambda naming the module's long identifier strings, never called)."""
     helps = fwbuild._help_nodes(tree)
     marks = {id(n) for n in fwbuild._built_tuple_marks(tree, {id(n) for n in helps})}
     help_ids = {id(n) for n in helps}
@@ -33,8 +34,10 @@ def _as_built(tree: ast.Module) -> str:
                 return ast.BinOp(ast.Name(fwbuild.EMPTY, ast.Load()), ast.Add(), node)
             return node
 
+    names = fwbuild._name_strings(tree)
     tree = Rewrite().visit(tree)
-    tree.body.insert(0, ast.Assign([ast.Name(fwbuild.EMPTY, ast.Store())], ast.Constant("")))
+    value = f"(lambda: ({', '.join(names)},)) and ''" if names else "''"
+    tree.body.insert(0, ast.parse(f"{fwbuild.EMPTY} = {value}").body[0])
     return ast.dump(tree)
 
 
