@@ -6,10 +6,9 @@ keep the NTC (freeze protection near 0 degC included) and the 4-20 mA loop
 refused."""
 
 import math
-import sys
-import types
 
 import pytest
+from twin_board import machine_io
 
 import hal_board
 import hw
@@ -22,17 +21,6 @@ from host_tools.twins import make_machine
 PROFILE = {"esp32": "esp32-devkitc", "rp2": "pico"}
 
 
-def machine_io(m):
-    clock = m.world.clock
-    t = types.ModuleType("time")
-    for name in ("ticks_us", "ticks_ms", "ticks_diff", "ticks_add", "sleep_ms", "sleep_us"):
-        setattr(t, name, getattr(clock, name))
-    saved = sys.modules.get("time")
-    sys.modules["time"] = t
-    try:
-        return hal_board.MachineIO(m, m.port)
-    finally:
-        sys.modules["time"] = saved
 
 
 def build(m, config):

@@ -4,10 +4,9 @@ before the last stop bit has left, even where flush() returns early (RP2 before
 v1.24: FIFO empty, last character still shifting out)."""
 
 import struct
-import sys
-import types
 
 import pytest
+from twin_board import machine_io
 
 import hal_board
 import hw
@@ -21,18 +20,6 @@ UART_ID = {"esp32": 2, "rp2": 0}
 PROFILE = {"esp32": "esp32-devkitc", "rp2": "pico"}
 
 
-def machine_io(m):
-    """hal_board.MachineIO over a twin, its `import time` on the twin's clock."""
-    clock = m.world.clock
-    t = types.ModuleType("time")
-    for name in ("ticks_us", "ticks_ms", "ticks_diff", "ticks_add", "sleep_ms", "sleep_us"):
-        setattr(t, name, getattr(clock, name))
-    saved = sys.modules.get("time")
-    sys.modules["time"] = t
-    try:
-        return hal_board.MachineIO(m, m.port)
-    finally:
-        sys.modules["time"] = saved
 
 
 class Slave:

@@ -3,10 +3,9 @@ its outputs in their safe state at once: 0-10 V at 0 V with the pump run relay
 off, both valve relays off, the VFD sent a stop word with DE left low."""
 
 import struct
-import sys
-import types
 
 import pytest
+from twin_board import machine_io
 
 import hal_board
 import hw
@@ -18,17 +17,6 @@ PROFILE = {"esp32": "esp32-devkitc", "rp2": "pico"}
 UART_ID = {"esp32": 2, "rp2": 0}
 
 
-def machine_io(m):
-    clock = m.world.clock
-    t = types.ModuleType("time")
-    for name in ("ticks_us", "ticks_ms", "ticks_diff", "ticks_add", "sleep_ms", "sleep_us"):
-        setattr(t, name, getattr(clock, name))
-    saved = sys.modules.get("time")
-    sys.modules["time"] = t
-    try:
-        return hal_board.MachineIO(m, m.port)
-    finally:
-        sys.modules["time"] = saved
 
 
 def build(m, actuator):
