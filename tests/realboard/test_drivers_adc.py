@@ -8,7 +8,6 @@ refused."""
 import math
 
 import pytest
-from twin_board import machine_io
 
 import hal_board
 import hw
@@ -17,6 +16,7 @@ from core.config import ConfigError
 from host_tools import hwconfig
 from host_tools.errors import CopflowError
 from host_tools.twins import make_machine
+from twin_board import machine_io
 
 PROFILE = {"esp32": "esp32-devkitc", "rp2": "pico"}
 

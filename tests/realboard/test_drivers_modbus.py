@@ -6,7 +6,6 @@ v1.24: FIFO empty, last character still shifting out)."""
 import struct
 
 import pytest
-from twin_board import machine_io
 
 import hal_board
 import hw
@@ -15,6 +14,7 @@ from drivers.params import validate
 from drivers.vfd import PARAMS, Vfd
 from host_tools import hwconfig
 from host_tools.twins import PORTS, make_machine
+from twin_board import machine_io
 
 UART_ID = {"esp32": 2, "rp2": 0}
 PROFILE = {"esp32": "esp32-devkitc", "rp2": "pico"}

@@ -5,13 +5,13 @@ off, both valve relays off, the VFD sent a stop word with DE left low."""
 import struct
 
 import pytest
-from twin_board import machine_io
 
 import hal_board
 import hw
 from drivers import modbus_rtu as mb
 from host_tools import hwconfig
 from host_tools.twins import PORTS, make_machine
+from twin_board import machine_io
 
 PROFILE = {"esp32": "esp32-devkitc", "rp2": "pico"}
 UART_ID = {"esp32": 2, "rp2": 0}

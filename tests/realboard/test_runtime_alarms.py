@@ -5,10 +5,10 @@ import json
 import os
 
 import pytest
-from runtime_rig import Rig
 
 from core import alarms
 from host_tools.twins import PORTS
+from runtime_rig import Rig
 
 
 @pytest.fixture(params=PORTS)

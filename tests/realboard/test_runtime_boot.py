@@ -8,10 +8,10 @@ import builtins
 import gc
 
 import pytest
-from runtime_rig import Rig
 
 import app as app_mod
 from host_tools.twins import PORTS
+from runtime_rig import Rig
 
 HEAVY = ("core.controller", "console", "store", "hil", "app", "hw", "hal_board")
 

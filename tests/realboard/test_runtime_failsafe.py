@@ -4,10 +4,10 @@ one fail-safe: actuator outputs safe, RS-485 DE released, then a reboot (in serv
 REPL (after Ctrl-C). On the port's machine twin, with the firmware's real-board path."""
 
 import pytest
-from runtime_rig import Rig
 
 import app as app_mod
 from host_tools.twins import PORTS, BoardReset
+from runtime_rig import Rig
 
 
 @pytest.fixture(params=PORTS)

@@ -7,10 +7,10 @@ port. GC itself stays automatic on a board: the firmware never switches it off. 
 is the twins' model of the port's (host_tools/twins/heap.py)."""
 
 import pytest
-from runtime_rig import Rig, board_heap
 
 import app as app_mod
 from host_tools.twins import PORTS
+from runtime_rig import Rig, board_heap
 
 PER_SLICE = 400  # bytes of garbage a slice leaves (boxed floats, console strings)
 

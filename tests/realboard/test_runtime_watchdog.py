@@ -4,11 +4,11 @@ not reported as a watchdog reset (RP2's machine.reset() is done with the watchdo
 On the port's machine twin, with the firmware's real-board path."""
 
 import pytest
-from runtime_rig import Rig
 
 import app as app_mod
 from core import alarms
 from host_tools.twins import PORTS, BoardReset
+from runtime_rig import Rig
 
 
 @pytest.fixture(params=PORTS)
