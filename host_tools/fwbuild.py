@@ -150,6 +150,87 @@ def strip_help(source: str) -> str:
     return data.decode()
 
 
+# Modules loaded for a moment and dropped (board.py, console.py, core/config.py):
+# their strings must stay heap objects that go with them, not interned for good.
+ON_DEMAND = ("hw.py", "safe_plan.py", "drivers/params.py", "console_extra.py",
+             "core/coeffs_check.py", "core/presets.py")
+_OBJ_STR, _OBJ_BYTES, _OBJ_TUPLE = 5, 6, 10  # py/persistentcode.h MP_PERSISTENT_OBJ_*
+_OBJ_NUMBERS = (7, 8, 9)  # int, float, complex: as text, no terminator
+_QSTR_MAX_LEN = 255  # a name's length is one byte (MICROPY_QSTR_BYTES_IN_LEN)
+
+
+def _read_uint(data: bytes, at: int) -> tuple[int, int]:
+    value = 0
+    while True:
+        b = data[at]
+        at += 1
+        value = (value << 7) | (b & 0x7F)
+        if not b & 0x80:
+            return value, at
+
+
+def _uint(value: int) -> bytes:
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(out))
+
+
+def _strings(data: bytes, at: int, out: list[bytes]) -> int:
+    """Skip one constant object at `at`, collecting the str constants in it."""
+    kind = data[at]
+    at += 1
+    if kind == _OBJ_TUPLE:
+        n, at = _read_uint(data, at)
+        for _ in range(n):
+            at = _strings(data, at, out)
+    elif kind in (_OBJ_STR, _OBJ_BYTES):
+        n, at = _read_uint(data, at)
+        if kind == _OBJ_STR:
+            out.append(data[at:at + n])
+        at += n + 1
+    elif kind in _OBJ_NUMBERS:
+        n, at = _read_uint(data, at)
+        at += n
+    return at
+
+
+def intern_strings(mpy: bytes) -> bytes:
+    """`mpy` with the text of each of its str constants added at the end of its
+    table of names. Loading a module interns its names first, and a str
+    constant whose text is already a name is loaded as that name
+    (`mp_obj_new_str_type_from_vstr`, py/objstr.c at v1.27.0) instead of a heap
+    str: a name costs its length plus about 9 bytes, a heap str 16 bytes plus its
+    length rounded up to 16. Names are only appended, so the bytecode's indices
+    into the table stay valid. Format: py/persistentcode.c, mp_raw_code_load."""
+    if mpy[0:2] != b"M\x06" or mpy[2] >> 2:
+        raise CopflowError("fwbuild: not a bytecode .mpy of version 6")
+    n_qstr, at = _read_uint(mpy, 4)
+    n_obj, at = _read_uint(mpy, at)
+    names = set()
+    for _ in range(n_qstr):
+        n, at = _read_uint(mpy, at)
+        if not n & 1:  # not a name the firmware has built in
+            names.add(mpy[at:at + (n >> 1)])
+            at += (n >> 1) + 1
+    qstrs_end = at
+    strings: list[bytes] = []
+    for _ in range(n_obj):
+        at = _strings(mpy, at, strings)
+    added = []
+    for text in strings:
+        if text not in names and len(text) <= _QSTR_MAX_LEN:
+            names.add(text)
+            added.append(_uint(len(text) << 1) + text + b"\0")
+    if not added:
+        return mpy
+    header_end = 4 + len(_uint(n_qstr)) + len(_uint(n_obj))
+    return (mpy[:4] + _uint(n_qstr + len(added)) + _uint(n_obj)
+            + mpy[header_end:qstrs_end] + b"".join(added) + mpy[qstrs_end:])
+
+
 def compile_module(src: Path, dst: Path, rel: str) -> None:
     """mpy-cross `src` (at `rel` inside the firmware, e.g. "core/config.py") into `dst`."""
     source = strip_help(src.read_text())
@@ -161,3 +242,5 @@ def compile_module(src: Path, dst: Path, rel: str) -> None:
                                str(staged)], capture_output=True, text=True)
     if proc.returncode != 0:
         raise CopflowError(f"mpy-cross failed on {rel}: {proc.stderr.strip()}")
+    if rel not in ON_DEMAND:
+        dst.write_bytes(intern_strings(dst.read_bytes()))

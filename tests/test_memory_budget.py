@@ -82,6 +82,30 @@ def test_the_built_module_has_the_same_tables(rel):
     assert compared
 
 
+def test_the_build_interns_the_strings_of_resident_modules_only(tmp_path):
+    """A str constant of a resident module is loaded as an interned name, with the
+    same value; a module loaded on demand keeps its strings as heap objects."""
+    from host_tools.micropython import run_snippet
+
+    source = ('MESSAGES = ("unknown key %r", "a tag is # and 1-8 letters")\n'
+              'def f(x):\n    return "%s is out of range; allowed" % x, ("cooling", "heat")\n')
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "m.py").write_text(source)
+    fwbuild.compile_module(tmp_path / "src" / "m.py", tmp_path / "m.mpy", "m.py")
+    fwbuild.compile_module(tmp_path / "src" / "m.py", tmp_path / "hw.mpy", "hw.py")
+    plain = (tmp_path / "hw.mpy").read_bytes()
+    built = (tmp_path / "m.mpy").read_bytes()
+    assert fwbuild.intern_strings(plain) != plain  # hw.py: left as mpy-cross made it
+    assert len(built) > len(plain)
+    assert fwbuild.intern_strings(built) == built  # nothing left to add
+    for name in ("m", "hw"):
+        result = run_snippet(f"import {name} as m\nprint(repr(m.MESSAGES), repr(m.f(3)))",
+                             tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == ("('unknown key %r', 'a tag is # and 1-8 letters') "
+                                         "('3 is out of range; allowed', ('cooling', 'heat'))")
+
+
 def test_deployed_modules_carry_no_help_text_and_no_host_path(tmp_path):
     from host_tools.commands.deploy import build
 
