@@ -17,6 +17,11 @@ Two things keep RAM on the board that nothing there reads, and both stay on the 
   the source as it is: there a constant tuple lives in flash, which is better;
 - the host's absolute path of each source file, which mpy-cross would embed as the
   module's file name: it gets the path inside the firmware instead (core/config.py).
+
+And strings cost less: string constants that are long identifiers are named
+first so mpy-cross interns them (strip_help), and the text of every str constant
+of a resident module is added to its .mpy's table of names so it loads as an
+interned name, not a heap str (intern_strings).
 """
 
 import ast
