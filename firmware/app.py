@@ -93,14 +93,20 @@ class App:
         self._slice = self._ticks_per_step - 1
 
     def _load_boot_config(self) -> str:
-        self.store.recover()  # a save a power cut interrupted: finished, or dropped
+        # Nothing escapes from here: a copy that cannot be read, decoded, parsed
+        # or validated is skipped (the store's read() never raises), and a
+        # recovery the flash refuses leaves the copies to be tried as they are.
+        try:
+            self.store.recover(self._valid_stored)  # a save a cut interrupted: finished or dropped
+        except Exception:
+            pass
         for i in range(3):
             source, cfg = self.store.candidate(i)
             if cfg is None:
                 continue
             try:
                 self._apply_stored(cfg)
-            except (config_mod.ConfigError, ValueError, TypeError, KeyError):
+            except Exception:  # ConfigError, wrong types or shapes, memory: the next copy
                 continue
             if source != SOURCE_CURRENT:
                 self.controller.sticky_alarms |= alarms.CONFIG_FALLBACK
@@ -108,6 +114,13 @@ class App:
         if self.store.files_present():
             self.controller.sticky_alarms |= alarms.CONFIG_FALLBACK
         return SOURCE_DEFAULTS
+
+    def _valid_stored(self, cfg) -> bool:
+        try:
+            config_mod.validate({"params": cfg["params"], "coeffs": cfg["coeffs"]})
+        except Exception:
+            return False
+        return True
 
     def _apply_stored(self, cfg):
         pin = cfg.get("pin", "") if isinstance(cfg, dict) else ""

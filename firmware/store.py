@@ -22,6 +22,12 @@ SOURCE_TMP = "tmp"  # a save that completed its write but not its rename
 SOURCE_BACKUP = "backup"
 SOURCE_DEFAULTS = "defaults"
 
+# A saved config is about 1.5 KB. A file bigger than this is not one of ours
+# (flash damage, a stray upload): it is skipped by its size, never read whole,
+# and a save that would be bigger is refused.
+MAX_BYTES = 8192
+_SHA_LINE = 73  # "sha256 " + 64 hex digits + "\n"
+
 
 class StoreError(Exception):
     pass
@@ -29,6 +35,35 @@ class StoreError(Exception):
 
 def _digest(body) -> str:  # bytes or a memoryview of them
     return hexlify(hashlib.sha256(body).digest()).decode()
+
+
+def _load(path: str):
+    """The bytes of a file that can be a save, or None: missing, unreadable, or
+    bigger than MAX_BYTES (its size from os.stat, so a huge file is never read)."""
+    try:
+        if os.stat(path)[6] > MAX_BYTES:
+            return None
+        with open(path, "rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except Exception:  # OSError, or anything a damaged flash makes the VFS raise
+        return None
+    return data if len(data) <= MAX_BYTES else None
+
+
+def _body_end(data) -> int:
+    """Where the JSON body of a save ends, or -1 when data is not a complete save:
+    the body line, then `sha256 <hex digest of the body>` and at most a newline.
+    Compared as bytes: a hash line need not be text (flash damage)."""
+    if data is None:
+        return -1
+    end = data.find(b"\n")
+    if end < 0 or data[end + 1:end + 8] != b"sha256 ":
+        return -1
+    if data[end + 72:] not in (b"", b"\n"):
+        return -1
+    if data[end + 8:end + 72] != _digest(memoryview(data)[:end]).encode():
+        return -1
+    return end
 
 
 def _exists(path: str) -> bool:
@@ -71,46 +106,41 @@ class ConfigStore:
         self.backup = base + "config.bak"
 
     def read(self, path: str):
-        """The config in one file, or None if it is missing, torn or corrupt."""
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError:
-            return None
-        lines = data.split(b"\n")
-        if len(lines) < 2 or not lines[1].startswith(b"sha256 "):
-            return None
-        body = lines[0]
-        if lines[1][7:].decode() != _digest(body):
+        """The config in one file, or None if it is missing, oversized, torn,
+        corrupt or not a config: never raises (boot tries the next copy)."""
+        data = _load(path)
+        end = _body_end(data)
+        if end < 0:
             return None
         try:
-            doc = json.loads(body)
-        except ValueError:
+            doc = json.loads(data[:end])
+        except Exception:  # ValueError, and whatever a hostile body provokes (depth, memory)
             return None
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             return None
-        return doc.get("config")
+        cfg = doc.get("config")
+        return cfg if isinstance(cfg, dict) else None
 
     def intact(self, path: str) -> bool:
         """The file is a complete save: a body and the line `sha256 <its digest>`.
         What read() checks first, without parsing the body (a save checks its own
         files this way: two JSON parses were most of its memory)."""
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError:
-            return False
-        end = data.find(b"\n")
-        if end < 0 or data[end + 1:end + 8] != b"sha256 ":
-            return False
-        rest = data[end + 72:end + 73]
-        return (rest in (b"", b"\n") and data[end + 8:end + 72]
-                == _digest(memoryview(data)[:end]).encode())
+        return _body_end(_load(path)) >= 0
 
     def save(self, config: dict):
-        """Write atomically; the previous current file becomes the backup."""
+        """Write atomically; the previous current file becomes the backup.
+
+        The new file is always written under config.tmp, and never while
+        config.tmp holds the only copy boot would load: a complete one there (a
+        save whose renames were cut, boot could not finish them) is switched in
+        first, a torn or superseded one removed. So at every instant a valid
+        copy exists under a name boot tries."""
         body = json.dumps({"format": FORMAT, "config": config}).encode()
+        if len(body) + 1 + _SHA_LINE > MAX_BYTES:
+            raise StoreError("config too big to save: %d bytes, at most %d"
+                             % (len(body) + 1 + _SHA_LINE, MAX_BYTES))
         try:
+            self._settle()
             with open(self.tmp, "wb") as f:
                 f.write(body)
                 f.write(b"\nsha256 ")
@@ -121,13 +151,25 @@ class ConfigStore:
             _sync()
             if not self.intact(self.tmp):
                 raise StoreError("read-back of %s failed" % self.tmp)
-            _kbd_intr(-1)
-            try:
-                self._switch()
-            finally:
-                _kbd_intr(3)
+            self._switch_deferred()
         except OSError as exc:
             raise StoreError("saving failed: %s" % exc)
+
+    def _settle(self):
+        """Before a save writes config.tmp: no copy boot would load stays there."""
+        if not _exists(self.tmp):
+            return
+        if self.intact(self.tmp) and not self.intact(self.current):
+            self._switch_deferred()  # it is what boot would load: make it current
+        else:
+            os.remove(self.tmp)  # torn, or older than the intact current
+
+    def _switch_deferred(self):
+        _kbd_intr(-1)
+        try:
+            self._switch()
+        finally:
+            _kbd_intr(3)
 
     def _switch(self):
         """A complete config.tmp becomes the current file. Every state a cut
@@ -142,15 +184,17 @@ class ConfigStore:
         os.rename(self.tmp, self.current)
         _sync()
 
-    def recover(self) -> bool:
+    def recover(self, valid=None) -> bool:
         """At boot, before anything is read: finish a save that was cut. A
         config.tmp that is complete and verified is the newest config (its save
         got as far as the renames): it becomes the current one. A torn one (cut
-        while writing) is dropped: the old current stands. True when a save
-        was finished."""
+        while writing), or one that `valid(config)` refuses (the app's
+        validation: a config.tmp from elsewhere), is dropped: the old current
+        stands. True when a save was finished."""
         if not _exists(self.tmp):
             return False
-        if self.read(self.tmp) is None:
+        cfg = self.read(self.tmp)
+        if cfg is None or (valid is not None and not valid(cfg)):
             _remove(self.tmp)
             return False
         try:
