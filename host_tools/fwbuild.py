@@ -103,7 +103,7 @@ def _name_strings(tree: ast.Module) -> list[str]:
     return sorted(names)
 
 
-def strip_help(source: str) -> str:
+def strip_help(source: str, resident: bool = True) -> str:
     """The board's source of a module, every line number unchanged:
 
     - the help text of its module-level PARAMS table replaced by `_EMPTY`;
@@ -115,12 +115,13 @@ def strip_help(source: str) -> str:
       module-level statement starts at column 0), as `(lambda: (name, ...)) and ""`
       when the module has strings that are long identifiers: naming them first
       makes mpy-cross compile each such string as an interned name, shared by
-      every module, instead of a heap str per module. The lambda is never called."""
+      every module, instead of a heap str per module. The lambda is never called.
+      Not in a module loaded on demand (not `resident`): a name is never freed."""
     tree = ast.parse(source)
     helps = _help_nodes(tree)
     skip = {id(n) for n in helps}
     marks = _built_tuple_marks(tree, skip)
-    names = _name_strings(tree)
+    names = _name_strings(tree) if resident else []
     if not helps and not marks and not names:
         return source
     data = source.encode()
@@ -238,7 +239,7 @@ def intern_strings(mpy: bytes) -> bytes:
 
 def compile_module(src: Path, dst: Path, rel: str) -> None:
     """mpy-cross `src` (at `rel` inside the firmware, e.g. "core/config.py") into `dst`."""
-    source = strip_help(src.read_text())
+    source = strip_help(src.read_text(), rel not in ON_DEMAND)
     dst.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         staged = Path(tmp) / src.name

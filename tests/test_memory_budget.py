@@ -98,6 +98,9 @@ def test_the_build_interns_the_strings_of_resident_modules_only(tmp_path):
     assert fwbuild.intern_strings(plain) != plain  # hw.py: left as mpy-cross made it
     assert len(built) > len(plain)
     assert fwbuild.intern_strings(built) == built  # nothing left to add
+    # Long identifier strings are named for mpy-cross in resident modules only.
+    assert "lambda" in fwbuild.strip_help((FIRMWARE_DIR / "core/config.py").read_text())
+    assert "lambda" not in fwbuild.strip_help((FIRMWARE_DIR / "hw.py").read_text(), False)
     for name in ("m", "hw"):
         result = run_snippet(f"import {name} as m\nprint(repr(m.MESSAGES), repr(m.f(3)))",
                              tmp_path)
