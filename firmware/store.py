@@ -109,6 +109,8 @@ class ConfigStore:
         """The config in one file, or None if it is missing, oversized, torn,
         corrupt or not a config: never raises (boot tries the next copy)."""
         data = _load(path)
+        if data is None:
+            return None
         end = _body_end(data)
         if end < 0:
             return None
