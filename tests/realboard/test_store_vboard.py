@@ -48,3 +48,19 @@ def test_a_damaged_current_config_boots_the_backup(board, damage):
         assert "config=backup" in banner, banner
         assert int(banner.split("alarms=")[1].split()[0], 16) & alarms.CONFIG_FALLBACK
         assert link.command("get ti_s").fields()["ti_s"] == "41"
+
+
+def test_a_save_cut_between_its_renames_is_finished_at_boot_within_the_heap(board):
+    # Recovery validates config.tmp before making it current (a second parse and
+    # validation at boot, with no collection on the host): it still fits the heap.
+    with Link(board.port, timeout_s=10.0) as link:
+        for value in (41, 42):
+            link.command(f"set ti_s {value}")
+            assert link.command("save").ok
+        (board.flash / "config.json").rename(board.flash / "config.tmp")
+        link.command("reboot")
+        banner = link.wait_for("!boot", 30.0)
+        assert "config=current" in banner, banner
+        assert not int(banner.split("alarms=")[1].split()[0], 16) & alarms.CONFIG_FALLBACK
+        assert link.command("get ti_s").fields()["ti_s"] == "42"
+    assert not (board.flash / "config.tmp").exists()
