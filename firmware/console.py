@@ -152,8 +152,8 @@ class Console:
         handler = _COMMANDS.get(cmd)
         if handler is None and cmd not in _EXTRA:
             raise ConsoleError("E_UNKNOWN", "unknown command %r; try hello, status, list" % cmd)
-        writes = cmd in _WRITES
-        if writes and self.locked:
+        # Fail closed: every command acts unless it is one that only reads.
+        if self.locked and cmd not in _READS and (args or cmd not in _READS_BARE):
             raise ConsoleError("E_LOCKED", "console is locked; unlock PIN first")
         if handler is None:
             return _extra(cmd, self, args)
@@ -355,4 +355,8 @@ _COMMANDS = {
     "hil": Console.cmd_hil,
 }
 _EXTRA = ("coeffs", "lock", "unlock", "pin", "mem", "tel", "alarms", "ack")
-_WRITES = ("set", "mode", "out", "season", "save", "load", "defaults", "pin", "reboot", "maint")
+# What a locked console still answers: commands that only read (lock and unlock
+# are how the lock works; tel changes this session's output, not the plant), and
+# coeffs and hil without arguments (they show the set and the mode).
+_READS = ("hello", "status", "list", "param", "get", "mem", "tel", "alarms", "lock", "unlock")
+_READS_BARE = ("coeffs", "hil")

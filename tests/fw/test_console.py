@@ -86,6 +86,25 @@ def test_lock_with_pin():
     assert _send(c, out, "set kp 1\n") == "ok kp=1\n"
 
 
+def test_a_locked_console_refuses_every_command_that_acts():
+    # HIL start/step preset and drive the actuator and ack clears latched alarms:
+    # all refused while locked (they were accepted when the list of writes lived
+    # apart from the command table).
+    c, out = _console()
+    _send(c, out, "set hil allowed\n")
+    _send(c, out, "pin set 1234\n")
+    assert _send(c, out, "lock 1234\n") == "ok locked\n"
+    for line in ("hil lockstep 80", "hil realtime", "hil off", "hil step 1000 10 1 1 1",
+                 "hil meas 10 1 1 1", "ack", "coeffs preset default", "mode manual",
+                 "out 50", "season cooling", "save", "load", "defaults", "reboot", "maint",
+                 "pin clear", "set kp 1"):
+        assert _send(c, out, line + "\n").startswith("err E_LOCKED"), line
+    for line in ("hello", "status", "get kp", "coeffs", "alarms", "mem", "param kp"):
+        assert _send(c, out, line + "\n").startswith("ok"), line
+    assert _send(c, out, "unlock 1234\n") == "ok unlocked\n"
+    assert _send(c, out, "ack\n").startswith("ok")
+
+
 def test_ctrl_c_breaks_out():
     c, out = _console()
     try:
