@@ -19,6 +19,7 @@ from fakeapp import FakeApp
 from host_tools.commands import deploy
 from host_tools.link import Link
 from host_tools.vboard import VirtualBoard
+from serial_repl import SerialRepl
 
 
 def _console(tmp_path):
@@ -115,36 +116,6 @@ def test_deploy_to_a_board_that_does_not_answer_is_one_line():
     assert "Traceback" not in result.stdout + result.stderr
 
 
-class Repl:
-    """The board's REPL over its serial port (after Ctrl-C or a maintenance boot)."""
-
-    def __init__(self, port):
-        import serial
-
-        self.s = serial.Serial(port, 115200, timeout=0.05)
-        self.buf = b""
-
-    def read_until(self, token, limit=30.0):
-        end = time.monotonic() + limit
-        while time.monotonic() < end:
-            self.buf += self.s.read(4096)
-            i = self.buf.find(token)
-            if i >= 0:
-                out, self.buf = self.buf[:i + len(token)], self.buf[i + len(token):]
-                return out.decode(errors="replace")
-        raise AssertionError(f"no {token!r} within {limit} s; got {self.buf[-300:]!r}")
-
-    def eval(self, expr):
-        while self.s.read(4096):  # whatever the REPL printed before (extra prompts)
-            pass
-        self.buf = b""
-        self.s.write(expr.encode() + b"\r")
-        return self.read_until(b">>> ").split("\r\n")[-2]
-
-    def close(self):
-        self.s.close()
-
-
 @pytest.fixture
 def wdt_board(tmp_path):
     """A board whose firmware runs its watchdog with a short timeout (5 s)."""
@@ -160,7 +131,7 @@ def test_ctrl_c_leaves_the_watchdog_running_and_maint_does_not(wdt_board):
     and cuts the session; a soft reset keeps it; after `maint` (a hard reset) the
     maintenance boot never starts it and the REPL stays."""
     board = wdt_board
-    repl = Repl(board.port)
+    repl = SerialRepl(board.port)
     try:
         repl.s.write(b"\x03")
         repl.read_until(b">>> ")
@@ -185,7 +156,7 @@ def test_ctrl_c_leaves_the_watchdog_running_and_maint_does_not(wdt_board):
         repl.close()
     assert deploy.enter_maintenance(board.port, 5.0)
     assert not (board.flash / "maint").exists()  # consumed by the maintenance boot
-    repl = Repl(board.port)
+    repl = SerialRepl(board.port)
     try:
         repl.s.write(b"\r")
         repl.read_until(b">>> ")

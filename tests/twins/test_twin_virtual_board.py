@@ -3,42 +3,14 @@ machine.Pin is there, reset_cause() follows the port after machine.reset(), and
 the watchdog cannot be stopped (it bites at the REPL, and a soft reset keeps it)."""
 
 import sys
-import time
 
 import pytest
-import serial
 
 from host_tools.vboard import VirtualBoard
+from serial_repl import SerialRepl
 
 PROFILES = {"esp32": "esp32-devkitc", "rp2": "pico"}
 CAUSE_AFTER_RESET = {"esp32": 2, "rp2": 3}  # HARD_RESET; rp2: WDT_RESET (watchdog_reboot)
-
-
-class Console:
-    def __init__(self, board):
-        self.board = board
-        self.s = serial.Serial(board.port, 115200, timeout=0.05)
-        self.buf = b""
-
-    def read_until(self, token, limit=20.0):
-        end = time.monotonic() + limit
-        while time.monotonic() < end:
-            self.buf += self.s.read(4096)
-            i = self.buf.find(token)
-            if i >= 0:
-                out, self.buf = self.buf[:i + len(token)], self.buf[i + len(token):]
-                return out.decode(errors="replace")
-        raise AssertionError(f"no {token!r} within {limit} s; got {self.buf[-400:]!r}")
-
-    def repl(self):
-        """Ctrl-C: the firmware stops, the REPL comes up."""
-        self.s.write(b"\x03")
-        self.read_until(b">>> ")
-
-    def eval(self, expr):
-        self.s.write(expr.encode() + b"\r")
-        out = self.read_until(b">>> ")
-        return out.split("\r\n")[-2]
 
 
 @pytest.fixture(params=sorted(PROFILES))
@@ -46,7 +18,7 @@ def board(request, tmp_path):
     b = VirtualBoard(tmp_path / "flash", profile=PROFILES[request.param], restart_delay_s=0.05,
                      log=sys.stderr)
     b.port_name = request.param
-    c = Console(b)
+    c = SerialRepl(b.port)
     b.start()
     try:
         c.read_until(b"!boot")
