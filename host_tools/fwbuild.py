@@ -1,5 +1,6 @@
-"""How a firmware module becomes the .mpy a board imports (used by `copflow deploy`,
-the virtual board and `copflow bench --memory`; docs/performance.md, "Memory").
+"""How the firmware becomes the files a board gets: each module as the .mpy it imports
+(used by `copflow deploy`, the virtual board and `copflow bench --memory`;
+docs/performance.md, "Memory").
 
 Two things keep RAM on the board that nothing there reads, and both stay on the host:
 
@@ -25,19 +26,23 @@ interned name, not a heap str (intern_strings).
 """
 
 import ast
+import json
 import keyword
+import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from host_tools.errors import CopflowError
+from host_tools.paths import FIRMWARE_DIR
 
 HELP_INDEX = 5  # (name, unit, low, high, default, help)
 EMPTY = "_EMPTY"  # the global "" the build defines in a module it rewrites
 _INTERN_LEN = 10  # mpy-cross interns a string literal this long or shorter (py/parse.c)
 # Firmware-tree files that are not modules of the board: the frozen-build manifest.
 NOT_ON_BOARD = ("manifest.py",)
+SOURCE_ONLY = ("main.py",)  # copied as source: the board runs main.py from its file
 _COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For,
              ast.AsyncFor, ast.While, ast.Try, ast.With, ast.AsyncWith)
 
@@ -250,3 +255,40 @@ def compile_module(src: Path, dst: Path, rel: str) -> None:
         raise CopflowError(f"mpy-cross failed on {rel}: {proc.stderr.strip()}")
     if rel not in ON_DEMAND:
         dst.write_bytes(intern_strings(dst.read_bytes()))
+
+
+def build(out: Path, board: str, profile: str | None = None, hw: dict | None = None,
+          firmware_dir: Path = FIRMWARE_DIR) -> list[Path]:
+    """The files a board gets: modules as .mpy, main.py as source, the board
+    profiles, /board.json naming port and profile, and /hw.json if given."""
+    files = []
+    for src in sorted((firmware_dir / "boards").glob("*.json")):
+        dst = out / "boards" / src.name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dst)
+        files.append(dst)
+    for src in sorted(firmware_dir.rglob("*.py")):
+        if "__pycache__" in src.parts or src.name in NOT_ON_BOARD:
+            continue
+        rel = src.relative_to(firmware_dir)
+        if rel.as_posix() in SOURCE_ONLY:
+            dst = out / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+        else:
+            dst = (out / rel).with_suffix(".mpy")
+            compile_module(src, dst, rel.as_posix())  # help text stays on the host
+        files.append(dst)
+    write_board_files(out, board, profile, hw)
+    return files
+
+
+def write_board_files(out: Path, board: str, profile: str | None, hw: dict | None) -> None:
+    """/board.json naming the port and profile; /hw.json when a config is given
+    (otherwise the board keeps its own, or boots on the profile's default wiring)."""
+    info = {"board": board}
+    if profile:
+        info["profile"] = profile
+    (out / "board.json").write_text(json.dumps(info) + "\n")
+    if hw is not None:
+        (out / "hw.json").write_text(json.dumps(hw, indent=1) + "\n")

@@ -75,7 +75,7 @@ def install_firmware(flash: Path, board: str, profile: str | None = None,
     """Put the firmware into an empty flash folder, as `copflow deploy` would on a board:
     modules as .mpy bytecode, main.py as source. With a board profile the firmware
     builds that board's drivers on its port's machine twin (docs/machine-twins.md)."""
-    from host_tools.commands.deploy import build, write_board_files
+    from host_tools.fwbuild import build, write_board_files
 
     flash.mkdir(parents=True, exist_ok=True)
     if not (flash / "main.py").exists():

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from host_tools import __version__
+from host_tools import __version__, fwbuild
 from host_tools.commands import deploy
 from host_tools.link import Link
 from host_tools.paths import FIRMWARE_DIR
@@ -48,7 +48,7 @@ def old_firmware(tmp_path: Path, maint: bool = True) -> Path:
 def start_board(tmp_path: Path, maint: bool = True) -> VirtualBoard:
     flash = tmp_path / "flash"
     flash.mkdir()
-    deploy.build(flash, "esp32", PROFILE, firmware_dir=old_firmware(tmp_path, maint))
+    fwbuild.build(flash, "esp32", PROFILE, firmware_dir=old_firmware(tmp_path, maint))
     board = VirtualBoard(flash, profile=PROFILE, restart_delay_s=0.05, log=sys.stderr).start()
     try:
         with Link(board.port, timeout_s=10.0) as link:
@@ -103,7 +103,7 @@ def test_power_cut_while_a_module_is_written_leaves_a_board_that_boots(board, tm
     the half-written file a cut in the middle of the copy would leave is put in
     /new (a poll for the moment of a half-written file missed it under load)."""
     new = tmp_path / "new-build"
-    deploy.build(new, "esp32", PROFILE)
+    fwbuild.build(new, "esp32", PROFILE)
     app_mpy = (new / "app.mpy").read_bytes()
     old_app = (board.flash / "app.mpy").read_bytes()
     assert deploy.enter_maintenance(board.port, 5.0)
@@ -135,7 +135,7 @@ def staged(board: VirtualBoard, tmp_path: Path, every_file: bool) -> list[tuple[
     """Maintenance, then the build staged and verified: every file (so the switch has
     many renames to be cut between), or only the changed ones, as deploy does."""
     out = tmp_path / "build"
-    deploy.build(out, "esp32", PROFILE)
+    fwbuild.build(out, "esp32", PROFILE)
     entries = deploy.manifest(out)
     assert deploy.enter_maintenance(board.port, 5.0)
     if not every_file:

@@ -110,7 +110,7 @@ def test_the_build_interns_the_strings_of_resident_modules_only(tmp_path):
 
 
 def test_deployed_modules_carry_no_help_text_and_no_host_path(tmp_path):
-    from host_tools.commands.deploy import build
+    from host_tools.fwbuild import build
 
     build(tmp_path, "esp32")
     mpy = (tmp_path / "core" / "config.mpy").read_bytes()

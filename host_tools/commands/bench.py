@@ -295,7 +295,7 @@ def measure_modules(profile: str) -> dict:
 
 def measure_requests() -> dict:
     """request -> bytes it allocates with no collection inside (firmware as .mpy)."""
-    from host_tools.commands.deploy import build
+    from host_tools.fwbuild import build
 
     with tempfile.TemporaryDirectory() as tmp:
         flash = Path(tmp)

@@ -18,7 +18,6 @@ bytecode, which loads without the compiler and so needs far less RAM at boot.
 
 import argparse
 import hashlib
-import json
 import shutil
 import subprocess
 import sys
@@ -30,9 +29,7 @@ from host_tools import __version__, fwbuild, hwconfig
 from host_tools.commands._port import add_port_arguments, board_port
 from host_tools.errors import CopflowError
 from host_tools.link import Link
-from host_tools.paths import FIRMWARE_DIR
 
-SOURCE_ONLY = ("main.py",)
 STAGE = "new"  # the staging folder on the board, /new
 MAINT_FLAG = "/maint"  # main.py boots into maintenance when it finds this file
 MAINT_WAIT_S = 30.0  # a hard reset and a maintenance boot
@@ -48,43 +45,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hw", type=Path,
                         help="hardware config to install as /hw.json, checked first "
                              "(default: keep the board's, or the profile's default wiring)")
-
-
-def build(out: Path, board: str, profile: str | None = None, hw: dict | None = None,
-          firmware_dir: Path = FIRMWARE_DIR) -> list[Path]:
-    """The files a board gets: modules as .mpy, main.py as source, the board
-    profiles, /board.json naming port and profile, and /hw.json if given."""
-    files = []
-    for src in sorted((firmware_dir / "boards").glob("*.json")):
-        dst = out / "boards" / src.name
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, dst)
-        files.append(dst)
-    for src in sorted(firmware_dir.rglob("*.py")):
-        if "__pycache__" in src.parts or src.name in fwbuild.NOT_ON_BOARD:
-            continue
-        rel = src.relative_to(firmware_dir)
-        if rel.as_posix() in SOURCE_ONLY:
-            dst = out / rel
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst)
-        else:
-            dst = (out / rel).with_suffix(".mpy")
-            fwbuild.compile_module(src, dst, rel.as_posix())  # help text stays on the host
-        files.append(dst)
-    write_board_files(out, board, profile, hw)
-    return files
-
-
-def write_board_files(out: Path, board: str, profile: str | None, hw: dict | None) -> None:
-    """/board.json naming the port and profile; /hw.json when a config is given
-    (otherwise the board keeps its own, or boots on the profile's default wiring)."""
-    info = {"board": board}
-    if profile:
-        info["profile"] = profile
-    (out / "board.json").write_text(json.dumps(info) + "\n")
-    if hw is not None:
-        (out / "hw.json").write_text(json.dumps(hw, indent=1) + "\n")
 
 
 def stale_twins(entries: list[tuple[str, str]]) -> list[str]:
@@ -107,7 +67,7 @@ def manifest(out: Path) -> list[tuple[str, str]]:
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
         rel = path.relative_to(out).as_posix()
         entries.append((rel, hashlib.sha256(path.read_bytes()).hexdigest()))
-    entries.sort(key=lambda e: e[0] in SOURCE_ONLY)
+    entries.sort(key=lambda e: e[0] in fwbuild.SOURCE_ONLY)
     return entries
 
 
@@ -421,7 +381,7 @@ def run(args: argparse.Namespace) -> int:
     plan = hwconfig.check(hw, profile, str(args.hw)) if hw is not None else None
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "fw"
-        build(out, args.board, profile, hw)
+        fwbuild.build(out, args.board, profile, hw)
         if plan is not None:
             write_safe_file(out, plan)
         entries = manifest(out)
@@ -442,6 +402,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"{port}: verified {len(moves)} files (sha256 on the board)")
             switch(port, moves, stale_twins(entries))
             print(f"{port}: switched {len(moves)} files into place"
-                  + (" (main.py last)" if moves and moves[-1][0] in SOURCE_ONLY else ""))
+                  + (" (main.py last)" if moves and moves[-1][0] in fwbuild.SOURCE_ONLY else ""))
             reboot_and_check(port, args.timeout)
     return 0
