@@ -33,7 +33,7 @@ def configure_board(link: Link, plant, dt_s: float, coeffs: dict | None,
             link.command(f"set {name} {value!r}" if isinstance(value, float)
                          else f"set {name} {value}")
     if coeffs:
-        from host_tools.commands.coeffs import push
+        from host_tools.coeffs_file import push
 
         push(link, coeffs, "scenario")
     for name, value in (settings or {}).items():

@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_scenario(port: str, scenario_name: str, coeffs_path: Path | None, timeout_s: float,
                  label: str | None = None, realtime: bool = False):
     from host_tools import hil
-    from host_tools.commands.coeffs import load_file
+    from host_tools.coeffs_file import load_file
 
     scenario = hil.load_scenario(scenario_name)
     coeffs = load_file(coeffs_path) if coeffs_path else None

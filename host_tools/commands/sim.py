@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_coeffs(path: Path) -> dict:
-    from host_tools.commands.coeffs import load_file
+    from host_tools.coeffs_file import load_file
 
     return load_file(path)
 
