@@ -31,6 +31,7 @@ NUMERIC_COLUMNS = ("flow_percent", "t_in_c", "t_river_c", "cop_s", "flow_m3h", "
                    "w_pump_kw", "head_m", "pump_eff")
 SWEEP_HEADER = ("season,t_river_c,flow_percent,flow_m3h,t_in_c,t_out_c,q_kw,w_hp_kw,w_pump_kw,"
                 "head_m,pump_eff,cop_s,trip")
+MIN_T_SPAN_K = 2.0  # narrowest t_lo..t_hi a fit writes (coefficient_set)
 _TEXT_WIDTH = 16  # season/trip are read as this many characters (trip: only emptiness counts)
 
 
@@ -288,14 +289,24 @@ def fit_cop(data: dict[str, np.ndarray], form: str, temp_column: str = "t_in_c")
                                f"in P needs at least {min_flows}") from None
         raise
     if not single_t:
-        r2 = _explained(1.0 / t, p)
-        if r2 > 0.99:
+        r2 = confounded_r2(t, p)
+        if r2 is not None:
             notes.append(f"{temp_column} moves with flow only (1/t explained by P to R^2 "
                          f"{r2:.3f}): c/t is confounded with flow, so the P terms are not "
                          f"the flow effect; regress on the source temperature (t_river_c) "
                          f"or vary the temperature")
     result.notes += notes
     return result
+
+
+def confounded_r2(t: np.ndarray, p: np.ndarray) -> float | None:
+    """R^2 to which flow explains 1/t when it does so above 0.99 (the temperature moves
+    with flow only, so c/t would be confounded with the flow terms), else None. One
+    temperature is not confounded: c is then fixed at 0."""
+    if float(np.ptp(t)) < 1e-6 or np.any(np.abs(t) < 0.5):
+        return None
+    r2 = _explained(1.0 / t, p)
+    return r2 if r2 > 0.99 else None
 
 
 def _explained(y: np.ndarray, p: np.ndarray) -> float:
@@ -319,17 +330,23 @@ def coefficient_set(fit: LinearFit, data: dict[str, np.ndarray],
                     temp_column: str = "t_in_c") -> dict:
     """The firmware's season entry (core.coeffs.parse_season) for a COP_s fit.
 
-    With one temperature the model does not depend on t (c = 0, b = 0); t_lo..t_hi is
-    then widened by 0.5 degC each side, because the firmware requires t_lo < t_hi.
+    With one temperature the model does not depend on t (c = 0, b = 0). t_lo..t_hi is
+    at least MIN_T_SPAN_K wide (centred on the data's range): the firmware needs
+    t_lo < t_hi, and clears its T_MODEL_RANGE alarm only t_model_margin_k (0.5 K by
+    default) inside them.
     """
     c = fit.coefficients
     p, t = data["flow_percent"], data[temp_column]
+    t_lo, t_hi = float(t.min()), float(t.max())
+    if t_hi - t_lo < MIN_T_SPAN_K:
+        mid = (t_lo + t_hi) / 2.0
+        t_lo, t_hi = mid - MIN_T_SPAN_K / 2.0, mid + MIN_T_SPAN_K / 2.0
     return {
         "a": [c.get(f"a{i}", 0.0) for i in range(4)],
         "b": [c.get(f"b{i}", 0.0) for i in range(4)],
         "c": c.get("c", 0.0),
-        "t_lo": float(t.min()) if np.ptp(t) > 0 else float(t.min()) - 0.5,
-        "t_hi": float(t.max()) if np.ptp(t) > 0 else float(t.max()) + 0.5,
+        "t_lo": t_lo,
+        "t_hi": t_hi,
         "t_ref": float(np.median(t)),
         "p_lo": float(p.min()),
         "p_hi": float(p.max()),

@@ -6,7 +6,6 @@ pair up; unsolicited lines (`!...`) go to a telemetry callback; a garbled line
 is counted and skipped, never mistaken for a response.
 """
 
-import itertools
 import re
 import time
 from collections.abc import Callable
@@ -17,6 +16,12 @@ import serial
 from host_tools.errors import CopflowError
 
 RESPONSE = re.compile(r"^#(?P<tag>[A-Za-z0-9]{1,8}) (?P<kind>ok|err)(?: (?P<rest>.*))?$")
+# An answer the board could not tag: a line longer than its buffer is dropped whole,
+# tag included, and answered `err E_TOOLONG ...` (firmware/console.py, Console.feed).
+UNTAGGED_ERR = re.compile(r"^err (?P<code>E_[A-Z]+)(?: (?P<rest>.*))?$")
+# The board's console buffer (firmware/console.py MAX_LINE): a request line, its tag
+# and the words after it, without the newline, must fit.
+MAX_LINE = 200
 
 
 class LinkError(CopflowError):
@@ -57,7 +62,7 @@ class Link:
         self.timeout_s = timeout_s
         self.on_unsolicited = on_unsolicited
         self.garbled = 0
-        self._tags = (f"c{n}" for n in itertools.count(1))
+        self._count = 0  # requests sent: tags are c1, c2, ...
         self._pending = b""
         try:
             self.serial = serial.serial_for_url(url, baudrate=baudrate, timeout=0.05,
@@ -119,11 +124,25 @@ class Link:
             self.on_unsolicited(line)
 
     # ---- requests --------------------------------------------------------
+    def room(self) -> int:
+        """How many bytes the next request line may have: the board's line limit less
+        the tag this link puts in front of it."""
+        return MAX_LINE - len(self._next_tag()) - 2
+
+    def _next_tag(self) -> str:
+        return f"c{self._count + 1}"
+
     def request(self, line: str, timeout_s: float | None = None) -> Response:
         if "\n" in line or "\r" in line:
             raise CopflowError("a request is one line")
-        tag = next(self._tags)
-        self.write_raw(f"#{tag} {line}\n".encode("ascii", "replace"))
+        tag = self._next_tag()
+        self._count += 1
+        framed = f"#{tag} {line}"
+        if len(framed.encode("ascii", "replace")) > MAX_LINE:
+            raise CopflowError(f"not sent: the request {line.split()[0]!r} is "
+                               f"{len(framed)} bytes with its tag, the board's line limit is "
+                               f"{MAX_LINE}")
+        self.write_raw(f"{framed}\n".encode("ascii", "replace"))
         deadline = time.monotonic() + (timeout_s or self.timeout_s)
         response = None
         expected_extra = 0
@@ -143,6 +162,10 @@ class Link:
                 continue
             match = RESPONSE.match(text)
             if not match:
+                untagged = UNTAGGED_ERR.match(text)
+                if untagged and response is None:
+                    # only one request is in flight: the board could not read its tag
+                    return Response(False, untagged["rest"] or "", untagged["code"])
                 self.garbled += 1
                 continue
             if match["tag"] != tag:

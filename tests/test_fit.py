@@ -326,7 +326,8 @@ def test_json_has_the_documented_keys(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"season", "form", "n", "skipped_tripped", "coefficients", "r2", "rmse",
                         "optimum_percent", "cop_at_optimum", "t_ref", "valid", "validity_error",
-                        "notes", "components", "output_file"}
+                        "notes", "components", "output_file", "temp_column"}
+    assert out["temp_column"] == "t_river_c"
     assert set(out["coefficients"]) == {"a", "b", "c"}
     assert out["valid"] is True and out["validity_error"] is None
     assert out["optimum_percent"] == pytest.approx(54.5, abs=0.3)
@@ -339,9 +340,30 @@ def test_inlet_temperature_that_moves_with_flow_is_flagged(capsys):
     from host_tools.paths import DATA_DIR
 
     assert main(["fit", str(DATA_DIR / "example-sweep-summer.csv"), "--season", "summer",
-                 "--json"]) == 0
+                 "--temp-column", "t_in_c", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert any("confounded with flow" in note for note in out["notes"])
+
+
+def test_default_temperature_is_the_river_and_a_confounded_inlet_is_refused(tmp_path, capsys):
+    """A default sweep fits with defaults (t_river_c); a CSV with only an inlet
+    temperature that moves with flow is refused, naming the fix (issue 14)."""
+    from host_tools.paths import DATA_DIR
+
+    out = tmp_path / "s.json"
+    assert main(["fit", str(DATA_DIR / "example-sweep-summer.csv"), "--season", "summer",
+                 "-o", str(out)]) == 0
+    assert "t_river_c" in capsys.readouterr().out and out.exists()
+    lines = (DATA_DIR / "example-sweep-summer.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    keep = [i for i, h in enumerate(header) if h != "t_river_c"]
+    inlet = tmp_path / "inlet.csv"
+    inlet.write_text("\n".join(",".join(row.split(",")[i] for i in keep) for row in lines))
+    assert main(["fit", str(inlet), "--season", "summer", "-o", str(tmp_path / "i.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "t_in_c moves with flow" in err
+    assert "t_river_c" in err and "--temp-column t_in_c" in err
+    assert not (tmp_path / "i.json").exists()
 
 
 def test_bench_fit_reports_its_timings():

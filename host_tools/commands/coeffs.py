@@ -8,6 +8,7 @@ from pathlib import Path
 from host_tools.coeffs_file import load_file, parse_pulled, push
 from host_tools.commands._port import add_port_arguments, open_link
 from host_tools.errors import CopflowError
+from host_tools.outputs import check_output_file
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,6 +23,8 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "push":
         if args.file is None:
             raise CopflowError("coeffs push needs a FILE")
+        if args.output:
+            raise CopflowError("-o is for coeffs pull")
         data = load_file(args.file)
         with open_link(args) as link:
             push(link, data, args.file.stem)
@@ -29,13 +32,19 @@ def run(args: argparse.Namespace) -> int:
                 link.command("save", timeout_s=10.0)
             print(f"pushed {args.file}" + (" and saved" if args.save else " (not saved)"))
         return 0
+    if args.output:
+        check_output_file(args.output)
     with open_link(args) as link:
         data = parse_pulled(link.command("coeffs").body)
     text = json.dumps(data, indent=2) + "\n"
     if args.output:
-        tmp = args.output.with_suffix(args.output.suffix + ".tmp")
-        tmp.write_text(text)
-        os.replace(tmp, args.output)
+        tmp = args.output.with_name(f".{args.output.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(text)
+            os.replace(tmp, args.output)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise CopflowError(f"cannot write {args.output}: {exc.strerror}") from None
         print(f"wrote {args.output}")
     else:
         print(text, end="")

@@ -6,14 +6,17 @@ import math
 import os
 from pathlib import Path
 
+from host_tools.coeffs_file import round6
 from host_tools.errors import CopflowError
 from host_tools.fitting import (
     coefficient_set,
+    confounded_r2,
     fit_components,
     fit_cop,
     read_csv,
     require,
 )
+from host_tools.outputs import check_output_file
 from host_tools.paths import import_firmware
 from host_tools.seasons import SEASON_ALIASES
 
@@ -24,10 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--form", choices=("paper", "general"), default="paper")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("-o", "--output", type=Path, help="write a coefficient file (JSON)")
-    parser.add_argument("--temp-column", default="t_in_c", choices=("t_in_c", "t_river_c"),
-                        help="temperature the model uses (default t_in_c, as the paper; "
-                             "t_river_c for a simulated sweep, where the inlet temperature "
-                             "also moves with flow)")
+    parser.add_argument("--temp-column", default=None, choices=("t_in_c", "t_river_c"),
+                        help="temperature the model uses (default: t_river_c when the CSV "
+                             "has it, the source temperature, which flow does not move; "
+                             "else t_in_c, as the paper, if it does not move with flow)")
     parser.add_argument("--force", action="store_true",
                         help="write the file even if the set fails validation")
 
@@ -87,12 +90,40 @@ def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
+def temp_column(data: dict, path: Path, given: str | None) -> str:
+    """The temperature the model regresses on: the one given, else t_river_c when the
+    data has it, else t_in_c unless it moves with flow (then a refusal naming the fix:
+    with t_in_c the c/t term would absorb the flow effect and misplace the optimum)."""
+    if given:
+        return given
+    if "t_river_c" in data:
+        return "t_river_c"
+    require(data, path, "flow_percent", "t_in_c", "cop_s")
+    confounded = confounded_r2(data["t_in_c"], data["flow_percent"])
+    if confounded is not None:
+        raise CopflowError(
+            f"{path}: t_in_c moves with flow (1/t explained by flow to R^2 {confounded:.3f}), "
+            f"so a fit on it misplaces the optimum; add the source (river) temperature as a "
+            f"column t_river_c, or pass --temp-column t_in_c to fit on it anyway")
+    return "t_in_c"
+
+
+def round_entry(entry: dict) -> dict:
+    """The entry with the 6 significant digits the board keeps and reports, so the file,
+    what `coeffs push` sends and what `coeffs pull` returns are the same numbers."""
+    return {k: ([round6(x) for x in v] if isinstance(v, list) else round6(v))
+            for k, v in entry.items()}
+
+
 def run(args: argparse.Namespace) -> int:
     season = SEASON_ALIASES[args.season]
+    if args.output:
+        check_output_file(args.output)
     data, skipped = read_csv(args.csv, season)
-    require(data, args.csv, "flow_percent", args.temp_column, "cop_s")
-    fit = fit_cop(data, args.form, args.temp_column)
-    entry = coefficient_set(fit, data, args.temp_column)
+    column = temp_column(data, args.csv, args.temp_column)
+    require(data, args.csv, "flow_percent", column, "cop_s")
+    fit = fit_cop(data, args.form, column)
+    entry = round_entry(coefficient_set(fit, data, column))
     valid, error, p_opt, cop_opt = validate(season, entry)
     components, component_notes = fit_components(data)
     notes = fit.notes + component_notes
@@ -109,14 +140,15 @@ def run(args: argparse.Namespace) -> int:
         "components": {k: {"coefficients": v.coefficients, "r2": v.r2, "n": v.n}
                        for k, v in components.items()},
         "output_file": str(args.output) if args.output else None,
+        "temp_column": column,
     }
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    t = data[args.temp_column]
+    t = data[column]
     t_text = f"{t.min():g}" if t.min() == t.max() else f"{t.min():g}..{t.max():g}"
     print(f"{season}, {args.form} form, {fit.n} points ({skipped} tripped skipped), "
-          f"{args.temp_column} {t_text} degC, P {entry['p_lo']:g}..{entry['p_hi']:g} %")
+          f"{column} {t_text} degC, P {entry['p_lo']:g}..{entry['p_hi']:g} %")
     order = ["a0", "a1", "a2", "a3", "b0", "b1", "b2", "b3", "c"]
     for k in sorted(fit.coefficients, key=order.index):
         print(f"  {k:<3} = {fit.coefficients[k]: .6g}")

@@ -1,0 +1,50 @@
+"""Checks on `--out DIR` and `-o FILE` made before a command does its work, so a run
+is never lost to an output place it cannot write (one `copflow: ...` line instead)."""
+
+import os
+import tempfile
+from pathlib import Path
+
+from host_tools.errors import CopflowError
+
+
+def _probe(folder: Path, what: str) -> None:
+    """Create and remove a file in `folder`: the only test that also holds for root and
+    read-only mounts."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".copflow-probe-", dir=folder)
+    except OSError as exc:
+        raise CopflowError(f"{what}: cannot write in {folder} ({exc.strerror})") from None
+    os.close(fd)
+    os.unlink(name)
+
+
+def check_output_dir(path: Path, option: str = "--out") -> Path:
+    """A folder the command will write into: created now (with its parents) if missing;
+    an existing file there, or a place that cannot be written, is an error."""
+    what = f"{option} {path}"
+    if path.exists() and not path.is_dir():
+        raise CopflowError(f"{what}: is a file, not a folder (name a folder to write into)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise CopflowError(f"{what}: a file is in the way (a folder is needed there)") from None
+    except OSError as exc:
+        raise CopflowError(f"{what}: cannot create the folder ({exc.strerror})") from None
+    _probe(path, what)
+    return path
+
+
+def check_output_file(path: Path, option: str = "-o") -> Path:
+    """A file the command will write: its folder must exist and be writable, and the
+    path must not be a folder."""
+    what = f"{option} {path}"
+    if path.is_dir():
+        raise CopflowError(f"{what}: is a folder, not a file")
+    parent = path.parent
+    if not parent.exists():
+        raise CopflowError(f"{what}: no such folder {parent} (create it first)")
+    if not parent.is_dir():
+        raise CopflowError(f"{what}: {parent} is not a folder")
+    _probe(parent, what)
+    return path
