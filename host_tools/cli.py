@@ -17,6 +17,7 @@ COMMANDS = {
     "sweep": ("sweep", "repeat the paper's flow sweep on the simulated bench"),
     "fit": ("fit", "fit COP_s(P, t) and the component curves from a CSV"),
     "sim": ("sim", "simulate the firmware core against the plant in closed loop"),
+    "faults": ("faults", "the fault matrix: each fault, its alarm, ticks to safe, recovery"),
     "board": ("board", "run a virtual bench board; prints its serial port"),
     "console": ("console", "interactive console to a board"),
     "param": ("param", "get, set, list, save, load or reset parameters on a board"),
@@ -26,8 +27,17 @@ COMMANDS = {
 }
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors as one `copflow: ...` line (the usage is under -h)."""
+
+    def error(self, message: str):
+        self.exit(2, f"copflow: {self.prog.removeprefix('copflow ')}: {message} "
+                     f"(see {self.prog} -h)\n" if self.prog != "copflow"
+                  else f"copflow: {message} (see copflow -h)\n")
+
+
 def _build_parser(only: str | None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="copflow",
         description="Tools for the copflow water-source heat pump loop controller.",
     )

@@ -21,6 +21,17 @@ def add_port_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=3.0, help="response timeout, s")
 
 
+def check_port(port: str) -> str:
+    """A local device path that does not exist is named before any work starts (a URL
+    such as socket:// or loop:// is left to pyserial)."""
+    import os
+
+    if "://" not in port and not os.path.exists(port):
+        raise CopflowError(f"no such port {port}: is the board plugged in? (ports: "
+                           f"/dev/ttyACM*, /dev/ttyUSB*; a virtual board: copflow board)")
+    return port
+
+
 @contextlib.contextmanager
 def board_port(args: argparse.Namespace, heap: str | None = None,
                profile: str | None = None) -> Iterator[str]:
@@ -28,7 +39,7 @@ def board_port(args: argparse.Namespace, heap: str | None = None,
     (with `heap`, e.g. the heap a board profile needs on the host; with `profile`, the
     board runs that profile on its port's machine twin, watchdog included)."""
     if not args.virtual:
-        yield args.port
+        yield check_port(args.port)
         return
     from host_tools.vboard import VirtualBoard
 

@@ -7,13 +7,18 @@ import sys
 import tempfile
 from pathlib import Path
 
+from host_tools.commands._port import check_port
+from host_tools.outputs import check_output_dir
 from host_tools.plots import PAPER_POINTS
 
 SCENARIOS = ("paper-summer", "paper-winter")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", help="a board to use instead of a virtual one")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--port", help="a board to use instead of a virtual one")
+    where.add_argument("--virtual", action="store_true",
+                       help="run on a virtual board (the default)")
     parser.add_argument("--out", type=Path, default=Path("out/demo"),
                         help="where to write CSVs and plots (default out/demo)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -25,9 +30,10 @@ def run(args: argparse.Namespace) -> int:
     from host_tools.link import Link
     from host_tools.vboard import VirtualBoard
 
+    check_output_dir(args.out)
     rows = []
     with contextlib.ExitStack() as stack:
-        port = args.port
+        port = check_port(args.port) if args.port else None
         if port is None:
             flash = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "flash"
             board = stack.enter_context(VirtualBoard(flash, log=sys.stderr))

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from host_tools import __version__, fwbuild, hwconfig
-from host_tools.commands._port import add_port_arguments, board_port
+from host_tools.commands._port import add_port_arguments, board_port, check_port
 from host_tools.errors import CopflowError
 from host_tools.link import Link
 
@@ -373,6 +373,8 @@ def reboot_and_check(port: str, timeout_s: float) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         raise CopflowError("--timeout must be positive")
+    if args.port:
+        check_port(args.port)  # before the build: a missing device is named at once
     profile = args.profile or hwconfig.DEFAULT_PROFILE[args.board]
     spec = hwconfig.load_profile(profile)
     if spec["port"] != args.board:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from host_tools.errors import CopflowError
+from host_tools.outputs import check_output_dir
 from host_tools.progress import Progress
 from host_tools.seasons import SEASON_ALIASES
 
@@ -38,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
     from host_tools.plant import params, river
     from host_tools.plant.plant import Plant
 
+    if args.out:
+        check_output_dir(args.out)
     coeffs = load_coeffs(args.coeffs) if args.coeffs else None
     if args.scenario:
         return run_scenario(args, coeffs)
