@@ -6,6 +6,7 @@ one control tick and answers with its commands. The season harness is the one
 `copflow sim` uses, so HIL and SIL differ only in where the core runs.
 """
 
+import sys
 import time
 
 from host_tools.errors import CopflowError
@@ -203,12 +204,87 @@ def run(link: Link, scenario: Scenario, coeffs: dict | None = None, progress=Non
     from host_tools import sim
 
     driver = (RealtimeLinkDriver if realtime else LinkDriver)(link, coeffs)
+    before = record_config(link)
     try:
         result, pp = sim.run_scenario(scenario, driver, progress=progress,
                                       sample_every_s=scenario.dt_s if realtime else None)
-    finally:
+    except BaseException:
+        # the run's own error (or Ctrl-C) is the one reported; the restore still runs
         try:
             driver.stop()
-        except CopflowError:
-            pass
+            restore_config(link, before)
+        except CopflowError as exc:
+            print(f"copflow: note: {exc}", file=sys.stderr)
+        raise
+    try:
+        driver.stop()
+    except CopflowError:
+        pass
+    restore_config(link, before)
     return result, driver.timing(), pp
+
+
+# ---- leaving the board as it was found -------------------------------------------------
+
+def record_config(link: Link) -> dict:
+    """The board's running config: every parameter's value as the board writes it, and
+    its coefficient set. A run changes only the running config (the harness never
+    sends `save`), so the saved one on the board's flash stays as it was."""
+    from host_tools.coeffs_file import parse_pulled
+
+    params = {}
+    for line in link.command("list", timeout_s=10.0).extra:
+        name, _, value = line.split()[1].partition("=")
+        params[name] = value
+    return {"params": params, "coeffs": parse_pulled(link.command("coeffs").body)}
+
+
+def restore_config(link: Link, before: dict) -> None:
+    """Put the running config back as record_config found it; also after an error or
+    Ctrl-C (a second Ctrl-C here stops the restore). A parameter another one bounds
+    (p_min_* below p_max_*, ...) may be refused until that one is back: refused ones
+    are retried while each pass restores something. Raises CopflowError naming what
+    could not be restored."""
+    from host_tools.coeffs_file import as_sent, parse_pulled, push
+
+    try:
+        link.request("hil off")
+        now = record_config(link)
+        todo = {k: v for k, v in before["params"].items()
+                if now["params"].get(k) != v and k != "hil"}
+        failed: dict[str, str] = {}
+        while todo:
+            failed = {}
+            for name, value in todo.items():
+                response = link.request(f"set {name} {value}")
+                if not response.ok:
+                    failed[name] = f"{response.code} {response.body}"
+            if len(failed) == len(todo):
+                break
+            todo = {k: before["params"][k] for k in failed}
+        if now["coeffs"] != before["coeffs"]:
+            preset = _preset_named(before["coeffs"].get("name", ""))
+            if preset is not None and as_sent(preset) == before["coeffs"]:
+                link.command(f"coeffs preset {before['coeffs']['name']}")
+            else:
+                push(link, before["coeffs"], "restored")
+        if before["params"].get("hil") and now["params"].get("hil") != before["params"]["hil"]:
+            link.command(f"set hil {before['params']['hil']}")
+        if failed:
+            raise CopflowError("the board's running config is not fully restored: "
+                               + "; ".join(f"{k}: {v}" for k, v in failed.items()))
+        if parse_pulled(link.command("coeffs").body) != before["coeffs"]:
+            raise CopflowError("the board's coefficient set is not restored")
+    except KeyboardInterrupt:
+        raise CopflowError("interrupted while restoring the board's running config: "
+                           "check it (copflow param list) or reboot it") from None
+
+
+def _preset_named(name: str) -> dict | None:
+    import_firmware()
+    from core import presets
+
+    try:
+        return presets.preset(name)
+    except (KeyError, ValueError):
+        return None

@@ -4,8 +4,10 @@ import argparse
 import json
 from pathlib import Path
 
+from host_tools.coeffs_file import load_file
 from host_tools.commands._port import add_port_arguments, board_port
 from host_tools.link import Link
+from host_tools.outputs import check_output_dir
 from host_tools.progress import Progress
 
 
@@ -24,7 +26,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_scenario(port: str, scenario_name: str, coeffs_path: Path | None, timeout_s: float,
                  label: str | None = None, realtime: bool = False):
     from host_tools import hil
-    from host_tools.coeffs_file import load_file
 
     scenario = hil.load_scenario(scenario_name)
     coeffs = load_file(coeffs_path) if coeffs_path else None
@@ -38,6 +39,10 @@ def run_scenario(port: str, scenario_name: str, coeffs_path: Path | None, timeou
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out:
+        check_output_dir(args.out)
+    if args.coeffs:
+        load_file(args.coeffs)  # a bad file is named before a board starts
     with board_port(args) as port:
         scenario, result, timing, pp, coeffs = run_scenario(port, args.scenario, args.coeffs,
                                                             max(args.timeout, 5.0),
