@@ -71,7 +71,11 @@ def interrupted():
 
 
 def execute(source, raw):
+    """Run a line (str) or a raw-mode script (bytes, decoded here: bytes that are
+    not UTF-8 are reported as the error they are, like any other)."""
     try:
+        if not isinstance(source, str):
+            source = source.decode()
         try:
             code = compile(source, "<stdin>", "eval") if not raw else None
         except SyntaxError:
@@ -100,7 +104,7 @@ def raw_repl():
                 write("soft reboot\r\n")
                 exit_now(SOFT_RESET_RAW)
             write("OK")
-            if execute(bytes(buf).decode(), True):
+            if execute(bytes(buf), True):
                 write("\x04")
             write("\x04>")
             buf = bytearray()
@@ -130,7 +134,7 @@ def read_line(prompt):
         c = getc()
         if c in (10, 13):
             write("\r\n")
-            return bytes(buf).decode()
+            return decoded(buf)
         if c == 3:
             write("\r\nKeyboardInterrupt\r\n")
             return ""
@@ -140,11 +144,21 @@ def read_line(prompt):
             return 1
         if c in (8, 127):
             if buf:
-                buf.pop()
+                buf = buf[:-1]  # MicroPython's bytearray has no pop()
                 write("\b \b")
         elif c >= 32:
             buf.append(c)
             write(chr(c))
+
+
+def decoded(buf):
+    # A line that is not UTF-8 gets its error, as a board's REPL gives one, and
+    # the REPL goes on: any byte can arrive on a serial line.
+    try:
+        return bytes(buf).decode()
+    except UnicodeError as exc:
+        print_exception(exc)
+        return ""
 
 
 def friendly_repl():
