@@ -232,10 +232,16 @@ def record_config(link: Link) -> dict:
     sends `save`), so the saved one on the board's flash stays as it was."""
     from host_tools.coeffs_file import parse_pulled
 
+    import_firmware()
+    from core import config as config_mod
+
+    # one `get` per parameter of the host's table, not `list`: its ~60 lines at once
+    # would be the peak of the board's heap over a whole run (hil_tests/test_endurance)
     params = {}
-    for line in link.command("list", timeout_s=10.0).extra:
-        name, _, value = line.split()[1].partition("=")
-        params[name] = value
+    for entry in config_mod.PARAMS:
+        response = link.request(f"get {entry[0]}")
+        if response.ok:  # a board with an older table lacks some names
+            params[entry[0]] = response.fields().get(entry[0], "")
     return {"params": params, "coeffs": parse_pulled(link.command("coeffs").body)}
 
 
