@@ -7,17 +7,14 @@ import time
 import safe_out
 from console import Console
 from core import alarms
-from core import config as config_mod
+from core.compat import unload
 from core.controller import Controller
 from core.loop import FixedRateLoop
 from core.metering import CopMeter
 from core.ticks import ticks_add, ticks_diff
-from hil import LOCKSTEP, REALTIME, HilPort
-from store import SOURCE_CURRENT, SOURCE_DEFAULTS, ConfigStore, StoreError
 
 VERSION = "0.1.0"
 _SLICE_MS = 10  # console service interval; the control period is a multiple
-_BYTES_PER_SLICE = 64  # bounded console work per slice
 # Collections between slices (app.serve). Port-correct trigger: the bytes
 # allocated since the last collection, from gc.mem_alloc(), which counts the
 # same thing on every port. gc.mem_free() does not: on ESP32 it adds the
@@ -63,7 +60,7 @@ class App:
         self.hal = hal
         self.version = VERSION
         self.board_name = hal.board_name
-        self.store = ConfigStore(folder)
+        self._folder = folder
         self.latched_alarms = 0
         self.pin = ""
         self.running = True
@@ -75,54 +72,38 @@ class App:
         self._up_ms = self.loop.now()
         self._tick_ms = self._up_ms  # the last control tick or HIL step (watchdog health)
         self.controller = Controller()
-        self.hil = HilPort()
+        self._hil = None  # the HilPort while a HIL session is on (hil.py is loaded only then)
         self.heap = HeapStats()
         self.meter = CopMeter()
-        self.config_source = SOURCE_DEFAULTS
-        self.console = Console(self, hal.console_write)
+        self.config_source = "defaults"  # store.SOURCE_DEFAULTS, until load_boot_config
+        self.console = Console(self, hal.console_write, hal)
         self._ticks_per_step = 1
         self._slice = 0
         self._configure_timing()
         self._slice = self._ticks_per_step - 1  # the first slice runs a control tick
 
     # ---- configuration ------------------------------------------------
+    # store.py (and boot_config.py) are loaded for a save, a load or the boot and
+    # dropped after: the board's live heap has no room for code it runs so rarely.
+    @property
+    def store(self):
+        from store import ConfigStore
+
+        return ConfigStore(self._folder)
+
     def load_boot_config(self):
         """Apply the newest valid config on flash, else the backup, else keep defaults."""
-        self.config_source = self._load_boot_config()
+        import boot_config
+
+        try:
+            self.config_source = boot_config.load(self)
+        finally:
+            unload("boot_config")
+            unload("store")
         self._configure_timing()
         self._slice = self._ticks_per_step - 1
 
-    def _load_boot_config(self) -> str:
-        # Nothing escapes from here: a copy that cannot be read, decoded, parsed
-        # or validated is skipped (the store's read() never raises), and a
-        # recovery the flash refuses leaves the copies to be tried as they are.
-        try:
-            self.store.recover(self._valid_stored)  # a save a cut interrupted: finished or dropped
-        except Exception:
-            pass
-        for i in range(3):
-            source, cfg = self.store.candidate(i)
-            if cfg is None:
-                continue
-            try:
-                self._apply_stored(cfg)
-            except Exception:  # ConfigError, wrong types or shapes, memory: the next copy
-                continue
-            if source != SOURCE_CURRENT:
-                self.controller.sticky_alarms |= alarms.CONFIG_FALLBACK
-            return source
-        if self.store.files_present():
-            self.controller.sticky_alarms |= alarms.CONFIG_FALLBACK
-        return SOURCE_DEFAULTS
-
-    def _valid_stored(self, cfg) -> bool:
-        try:
-            config_mod.validate({"params": cfg["params"], "coeffs": cfg["coeffs"]})
-        except Exception:
-            return False
-        return True
-
-    def _apply_stored(self, cfg):
+    def apply_stored(self, cfg):
         pin = cfg.get("pin", "") if isinstance(cfg, dict) else ""
         self.controller.apply_config({"params": cfg["params"], "coeffs": cfg["coeffs"]})
         self.pin = pin if isinstance(pin, str) else ""
@@ -140,22 +121,32 @@ class App:
             self.meter.configure(params["cop_window_s"])
 
     def save_config(self):
+        import store
+
         cfg = self.controller.config
         try:
-            self.store.save({"params": cfg["params"], "coeffs": cfg["coeffs"], "pin": self.pin})
-        except StoreError as exc:
+            store.ConfigStore(self._folder).save(
+                {"params": cfg["params"], "coeffs": cfg["coeffs"], "pin": self.pin})
+        except store.StoreError as exc:
             from console import ConsoleError
 
             raise ConsoleError("E_STORAGE", str(exc))
+        finally:
+            unload("store")
         self.controller.sticky_alarms &= ~alarms.CONFIG_FALLBACK
 
     def load_config(self):
         from console import ConsoleError
 
-        cfg = self.store.read(self.store.current)
+        flash = self.store
+        try:
+            cfg = flash.read(flash.current)
+        finally:
+            flash = None
+            unload("store")
         if cfg is None:
             raise ConsoleError("E_STORAGE", "no valid saved config")
-        self._apply_stored(cfg)
+        self.apply_stored(cfg)
         self._configure_timing()
 
     # ---- status ---------------------------------------------------------
@@ -183,25 +174,64 @@ class App:
         self._reboot = True
 
     def interrupt(self):
-        # Ctrl-C read as a byte (the host MicroPython's console: a board's port
-        # raises KeyboardInterrupt itself, wherever the code is). Either way it
-        # leaves the loop through the fail-safe (start()).
+        """A break into the REPL (console.Console: two Ctrl-C, or mpremote's): the
+        outputs safe first, then the running config kept for the next boot
+        (console_extra.keep), then the fail-safe (start()) hands over the REPL."""
+        self.hal.safe()
+        try:
+            import console_extra
+
+            console_extra.keep(self)
+        except Exception:  # noqa: BLE001 -- MemoryError: the REPL all the same
+            pass
         raise KeyboardInterrupt
+
+    def resume(self):
+        """At the loop's start: the running config a break kept (interrupt) is
+        applied, once; the saved config is never touched."""
+        folder = self._folder
+        try:
+            open(folder.rstrip("/") + "/resume.json" if folder else "resume.json").close()
+        except OSError:
+            return
+        import console_extra
+
+        try:
+            if console_extra.resume(self):
+                self.config_source = "resumed"
+        finally:
+            unload("console_extra")
+            unload("store")
 
     # ---- the loop -------------------------------------------------------
     # ---- hardware in the loop ---------------------------------------------
+    @property
+    def hil(self):
+        """The HIL session's port; when none is on, an idle one (mode off) that
+        nothing keeps: hil.py is loaded for a session and dropped after it."""
+        if self._hil is not None:
+            return self._hil
+        from hil import HilPort
+
+        return HilPort()
+
     def hil_start(self, mode: int):
         if self.controller.config["params"]["hil"] != "allowed":
             from console import ConsoleError
 
             raise ConsoleError("E_STATE", "HIL is off in the config: set hil allowed first")
-        self.hil.timeout_ms = self.controller.config["params"]["hil_timeout_s"] * 1000
+        hil = self.hil
+        hil.timeout_ms = self.controller.config["params"]["hil_timeout_s"] * 1000
         now = self.loop.now()
-        self.hil.start(mode, now)
+        hil.start(mode, now)
+        self._hil = hil
         self._tick_ms = now
 
     def hil_stop(self):
-        self.hil.stop()
+        if self._hil is not None:
+            self._hil.stop()
+            self._hil = None
+            unload("hil")
         self.loop.restart()  # back on the board's own clock, without counting overruns
         self._tick_ms = self.loop.now()
 
@@ -210,9 +240,10 @@ class App:
         controller = self.controller
         now = self.loop.now()
         self._tick_ms = now
-        self.hil.streamed(now)  # the lockstep link is alive (hil_timeout_s)
-        self.hil.fill(controller.meas, now)
-        cmd = controller.step(self.hil.advance(dt_ms))
+        hil = self._hil
+        hil.streamed(now)  # the lockstep link is alive (hil_timeout_s)
+        hil.fill(controller.meas, now)
+        cmd = controller.step(hil.advance(dt_ms))
         self.hal.write(cmd)
         self.latched_alarms |= cmd.alarms
         self._metering(controller.meas, cmd)
@@ -233,8 +264,9 @@ class App:
         The watchdog is fed at the end of a slice only while the control loop
         is healthy: a control tick (or a HIL step) ran recently.
         """
-        hil_mode = self.hil.mode
-        if hil_mode == LOCKSTEP:
+        hil = self._hil  # None, or a session in lockstep or real time
+        lockstep = hil is not None and hil.lockstep
+        if lockstep:
             self.hal.wait_input(2)
             now = self.loop.now()
         else:
@@ -242,15 +274,10 @@ class App:
         hal = self.hal
         hal.poll(now)
         console = self.console
-        for _ in range(_BYTES_PER_SLICE):
-            byte = hal.console_read()
-            if byte < 0:
-                break
-            if console.feed(byte):
-                break  # one request per slice: a collection may run before the next
+        console.service(hal, now)  # bounded input, one request at most; queued output
         self._count_uptime(now)
-        if hil_mode == LOCKSTEP:
-            if self.hil.expired(now):
+        if lockstep:
+            if hil.expired(now):
                 self.hil_stop()
                 hal.console_write("!hil off reason=timeout\n")
             elif ticks_diff(now, self._tick_ms) <= self._health_ms:
@@ -268,8 +295,8 @@ class App:
                 controller.sticky_alarms |= alarms.LOOP_OVERRUN
             else:
                 controller.sticky_alarms &= ~alarms.LOOP_OVERRUN
-            if hil_mode == REALTIME:
-                self.hil.fill(controller.meas, now)
+            if hil is not None:  # real time: the host's streamed measurements
+                hil.fill(controller.meas, now)
             else:
                 hal.read(controller.meas)
             cmd = controller.step(now)
@@ -324,6 +351,7 @@ def _begin(app):
     # starts (docs/micropython-host.md); then collections happen only in serve.
     heap = app.heap
     heap.manual = not gc.isenabled()
+    app.resume()
     collect(heap)
     hal.console_write(banner(app))
     if hal.boot_error:
@@ -331,3 +359,6 @@ def _begin(app):
     # The watchdog starts with the loop, not at boot: a boot that fails (a
     # MemoryError on a small heap) stops at the REPL instead of reset-looping.
     hal.start_watchdog()
+    # Ctrl-C is a byte for the console from here (console.py: one is noise, a
+    # break takes two); the fail-safe turns the port's interrupt back on.
+    safe_out._kbd_intr(-1)

@@ -11,17 +11,13 @@ import sys
 
 
 def boot():
-    """main.py's service boot: build the firmware, then run it. Every error on
-    the way -- MemoryError on a small heap, a missing module, Ctrl-C -- goes
-    through the one fail-safe (safe_out.fail): outputs safe, `!fault boot ...`,
-    the REPL; no watchdog was started, so a boot that cannot fit does not loop.
+    """main.py's service boot: the built firmware (an app.App), or None after
+    the fail-safe. Every error on the way -- MemoryError on a small heap, a
+    missing module, Ctrl-C -- goes through the one fail-safe (safe_out.fail):
+    outputs safe, `!fault boot ...`, the REPL; no watchdog was started, so a
+    boot that cannot fit does not loop. main.py then drops this module (its code
+    is not needed once the firmware is built) and runs app.start().
     The frames here stay tiny: they are active through every collection."""
-    a = _built()
-    if a is not None:
-        _run(a)
-
-
-def _built():
     with _guard():
         return _build()
     return None  # the build failed: the fail-safe has run
@@ -33,24 +29,15 @@ def _guard():
     return safe_out.Guard(None)
 
 
-def _run(a):
-    import app
-
-    app.start(a)  # returns only to the REPL (after Ctrl-C)
-
-
 def _build():
     # Imported one at a time, a collection after each (the boot peak stays
     # low). Not bound to names and not in a loop: frames stay small wherever a
     # collection runs (each local and a loop's iterator make the frame bigger).
+    # store.py and hil.py are not among them: the app loads them when needed.
     gc.collect()
     __import__("core.controller")
     gc.collect()
     __import__("console")
-    gc.collect()
-    __import__("store")
-    gc.collect()
-    __import__("hil")
     gc.collect()
     __import__("app")
     gc.collect()

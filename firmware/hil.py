@@ -40,6 +40,7 @@ def _unit(text, allowed):
 class HilPort:
     def __init__(self):
         self.mode = OFF
+        self.lockstep = False  # mode == LOCKSTEP, read by every slice
         self.clock_ms = 0
         self.t_in_c = None
         self.flow_m3h = None
@@ -53,6 +54,7 @@ class HilPort:
 
     def start(self, mode: int, now_ms: int):
         self.mode = mode
+        self.lockstep = mode == LOCKSTEP
         self.clock_ms = now_ms
         self._fresh_ms = now_ms
         self.t_in_c = self.flow_m3h = None
@@ -60,6 +62,7 @@ class HilPort:
 
     def stop(self):
         self.mode = OFF
+        self.lockstep = False
 
     def parse(self, args):
         """T_IN_C FLOW_M3H RUNNING(0/1) MODE(0/1/2) [T_OUT_C P_UNIT_W P_PUMP_W];

@@ -30,10 +30,73 @@ SOFT_RESET_BOOT = 100
 SOFT_RESET_RAW = 101
 HARD_RESET = 102  # machine.reset() on the twin (vboot.py)
 WDT_RESET = 103  # the watchdog bit (vwdt.py)
-# Heap for the machine twins in the guest (their .mpy code and objects: about
+# Heap for the machine twins in the guest (their .mpy code, every GPIO's static
+# Pin and state (twins.preload) and their other objects: about
 # 45 KB on esp32, 40 KB on rp2), added to the board's heap; vboot.py holds what
 # they leave of it, so the firmware sees the board's heap (docs/machine-twins.md).
-TWIN_HEAP = 48 * 1024
+TWIN_HEAP = 64 * 1024
+
+
+class OutputBridge:
+    """The guest's console output to the pty, as an ESP32 board's USB-UART bridge
+    passes UART0 on (docs/reliability.md#console): the guest writes into a pipe
+    that is always read, so its write never waits for the host. What the pty
+    cannot take (the host is not reading and the pty's buffer is full) waits here
+    up to LIMIT bytes; past that, bytes are dropped and counted, as a bridge chip
+    drops them. Without this the guest's write blocked once the pty was full, and
+    its control loop with it (issue 16, defect 4)."""
+
+    LIMIT = 64 * 1024
+
+    def __init__(self, master: int):
+        self.master = master
+        self.read_fd, self.write_fd = os.pipe()
+        self.dropped = 0
+        self._buf = bytearray()
+        self._cond = threading.Condition()
+        self._closed = False
+        for target in (self._take, self._give):
+            threading.Thread(target=target, daemon=True).start()
+
+    def _take(self) -> None:
+        while True:
+            try:
+                data = os.read(self.read_fd, 65536)
+            except OSError:
+                data = b""
+            with self._cond:
+                if not data:
+                    self._closed = True
+                    self._cond.notify()
+                    return
+                room = self.LIMIT - len(self._buf)
+                if len(data) > room:
+                    self.dropped += len(data) - room
+                    data = data[:max(room, 0)]
+                self._buf += data
+                self._cond.notify()
+
+    def _give(self) -> None:
+        while True:
+            with self._cond:
+                while not self._buf and not self._closed:
+                    self._cond.wait()
+                if not self._buf:
+                    return
+                data = bytes(self._buf[:4096])
+                del self._buf[:len(data)]
+            try:
+                os.write(self.master, data)  # waits while the host does not read
+            except OSError:
+                return
+
+    def close(self) -> None:
+        """After the last guest is gone: the pipe ends, the threads follow."""
+        for fd in (self.write_fd, self.read_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
 
 def heap_bytes(text: str) -> int:
@@ -105,6 +168,7 @@ class VirtualBoard:
         self.master, self.slave = pty.openpty()
         tty.setraw(self.slave)
         self.port = os.ttyname(self.slave)
+        self.bridge = OutputBridge(self.master)
         self._proc: subprocess.Popen | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -146,7 +210,8 @@ class VirtualBoard:
         cmd = process_command(self.flash, heap, args)
         cmd[cmd.index("--"):cmd.index("--")] = extra
         self.boots += 1
-        return subprocess.Popen(cmd, stdin=self.master, stdout=self.master, stderr=self.log,
+        return subprocess.Popen(cmd, stdin=self.master, stdout=self.bridge.write_fd,
+                                stderr=self.log,
                                 cwd=PROJECT_ROOT)
 
     def _flash_profile(self) -> bool:
@@ -203,6 +268,7 @@ class VirtualBoard:
         self.kill()
         if self._thread:
             self._thread.join(timeout=5)
+        self.bridge.close()
         for fd in (self.master, self.slave):
             try:
                 os.close(fd)

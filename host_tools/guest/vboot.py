@@ -64,6 +64,7 @@ def _install(port, opts):
     b = m._board
     b.reset_hook = _exit_for
     b.wdt_hook = _feed
+    twins.preload(m)
     sys.modules["machine"] = m
     sys.modules["onewire"] = m.onewire
     if m.esp32 is not None:

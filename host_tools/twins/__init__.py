@@ -56,3 +56,16 @@ def _peripherals(m, mod, board):
     m.rp2 = None
     if extra is not None:
         extra(m, board)
+
+
+def preload(m):
+    """What a board has in ROM from the start, made before the firmware runs
+    (the virtual board, host_tools/guest/vboot.py): the twin modules that would
+    otherwise load on first use, and every GPIO's static Pin object and state.
+    Heap figures taken after this count the firmware's objects only."""
+    from . import pwm, spi  # noqa: F401 -- loaded for good, as a port's C code is there
+
+    board = m._board
+    for pid in board.port.ALL_PINS:
+        m.Pin(pid)
+        board.pin(pid)

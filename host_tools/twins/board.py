@@ -38,6 +38,9 @@ class BoardReset(BaseException):
         return len(self.args) > 1 and self.args[1] == "soft"
 
 
+WRITES_KEPT = 256
+
+
 class PinState:
     def __init__(self, pid):
         self.id = pid
@@ -55,6 +58,14 @@ class PinState:
         self.bus = None  # a 1-Wire bus model attached to this pin
         self.watchers = []  # fn(level, now_us) for every level change (PCNT, SPI CS)
 
+    def log_write(self, level):
+        # The last WRITES_KEPT writes, for tests; bounded so that a long run of the
+        # virtual board (a relay toggled every tick) does not grow the heap.
+        w = self.writes
+        w.append(level)
+        if len(w) > 2 * WRITES_KEPT:
+            del w[:WRITES_KEPT]
+
 
 class Board:
     """One chip. `port` is a port module (esp32_machine or rp2_machine)."""
@@ -64,6 +75,7 @@ class Board:
         self.clock = clock if clock is not None else VirtualClock()
         self.float_level = 0  # what a floating input reads (unwired, no pull)
         self.pins = {}
+        self.statics = {}  # objects the port keeps in static tables (common.static_object)
         self.sched = []
         self.sched_dropped = 0
         self.irq_state = 1  # machine.disable_irq() sets 0

@@ -14,9 +14,26 @@ def bind(cls, board):
                                        "__module__": cls.__module__})
 
 
+def static_object(cls, key):
+    """The one object a port keeps for `key` in a static C table (flash or .data,
+    not the GC heap): the constructor hands back the same object every time."""
+    objs = cls._board.statics
+    obj = objs.get(key)
+    if obj is None:
+        obj = object.__new__(cls)
+        objs[key] = obj
+    return obj
+
+
 class PinCommon:
     _board = None
     _port = None
+
+    def __new__(cls, id, *pos, **kw):
+        # Pin(id) is the GPIO's entry in the port's static pin table, configured
+        # again when arguments are given (esp32 machine_pin.c:236-251, rp2
+        # machine_pin.c:165-188, :323): never a new object on the heap.
+        return static_object(cls, cls._port.find_pin(cls._board, id))
 
     def __init__(self, id, *pos, **kw):
         self._id = self._port.find_pin(self._board, id)
@@ -53,7 +70,7 @@ class PinCommon:
     def _write(self, level):
         def set_latch(s):
             s.latch = level
-            s.writes.append(level)
+            s.log_write(level)
 
         self._board.change(self._id, set_latch)
 
@@ -80,7 +97,7 @@ def configure_pin(board, pid, mode=None, pull=None, value=None, set_pull=False):
     def apply(s):
         if value is not None:
             s.latch = 1 if value else 0
-            s.writes.append(s.latch)
+            s.log_write(s.latch)
         if mode is not None:
             s.mode = mode
         if set_pull:

@@ -3,7 +3,7 @@
 # machine_wdt.c, modmachine.c, docs/esp32/quickref.rst (docs/machine-twins.md).
 from . import args as A
 from .board import MODE_IN, MODE_OD, MODE_OUT
-from .common import IrqObj, PinCommon, UartCommon, WdtCommon, configure_pin
+from .common import IrqObj, PinCommon, UartCommon, WdtCommon, configure_pin, static_object
 
 NAME = "esp32"
 
@@ -31,6 +31,7 @@ def boot_cause(event, hw_event):
 
 # machine_pin.h:34-72: the GPIOs the ESP32 port has (no 24, 28-31).
 VALID_PINS = tuple(range(0, 24)) + (25, 26, 27) + tuple(range(32, 40))
+ALL_PINS = VALID_PINS  # twins.preload: the static pin table's entries
 FIRST_INPUT_ONLY = 34  # machine_pin.c:54-55 GPIO_FIRST_NON_OUTPUT
 
 # IDF enum values behind the Pin constants (machine_pin.c:397-410, :50-52)
@@ -488,6 +489,14 @@ DAC_PINS = (25, 26)  # :48-49
 
 class DAC:
     _board = None
+
+    def __new__(cls, *pos, **kw):
+        # :46-50, :75: DAC(pin) is the channel's entry in a static table.
+        A.check_num(len(pos), len(kw), 1, 1, True)
+        pid = find_pin(cls._board, pos[0])
+        if pid not in DAC_PINS:
+            raise ValueError("invalid Pin for DAC")
+        return static_object(cls, ("dac", pid))
 
     def __init__(self, *pos, **kw):
         A.check_num(len(pos), len(kw), 1, 1, True)  # :59: keywords pass the check, unused

@@ -38,6 +38,9 @@ for _i in range(29):
     _NAMED["GP%d" % _i] = _i
 
 
+ALL_PINS = tuple(range(NUM_GPIOS))  # twins.preload: the static pin table's entries
+
+
 def find_pin(board, pin):
     # machine_pin.c:164-191
     if isinstance(pin, PinCommon):

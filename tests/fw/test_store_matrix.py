@@ -10,6 +10,7 @@ import json
 import os
 from binascii import hexlify
 
+import boot_config
 import store as store_mod
 from app import App
 from core import alarms
@@ -159,7 +160,7 @@ class BootApp(App):
     """The app as far as its boot-config load: a fresh controller and the store."""
 
     def __init__(self):
-        self.store = ConfigStore("")
+        self._folder = ""
         self.controller = Controller()
         self.pin = ""
 
@@ -168,7 +169,7 @@ def boot(flash):
     """Boot on this flash: (source, kp, fallback alarm raised)."""
     with on_flash(flash):
         a = BootApp()
-        source = a._load_boot_config()
+        source = boot_config.load(a)
     return (source, a.controller.config["params"]["kp"],
             bool(a.controller.sticky_alarms & alarms.CONFIG_FALLBACK))
 

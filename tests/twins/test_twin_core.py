@@ -530,3 +530,33 @@ def test_rs485_release_with_weak_bias_gives_a_garbage_byte(m, bias_mv, garbage):
     de(0)
     m.world.clock.advance_ms(5)
     assert u.any() == garbage
+
+
+def test_a_pin_is_its_static_table_entry(m):
+    # Both ports return the GPIO's entry in a static table (esp32 machine_pin.c:236-251,
+    # rp2 machine_pin.c:165-188): no heap object per Pin(), and a second Pin(n)
+    # with a mode reconfigures the same object.
+    a = m.Pin(4)
+    b = m.Pin(4, m.Pin.OUT, value=1)
+    assert a is b
+    assert a.value() == 1
+    assert m.Pin(5) is not a
+
+
+def test_esp32_dac_is_a_static_channel():
+    m = make_machine("esp32")
+    assert m.DAC(m.Pin(25)) is m.DAC(25)
+    assert m.DAC(25) is not m.DAC(26)
+    with pytest.raises(ValueError):
+        m.DAC(4)
+
+
+def test_the_write_log_of_a_pin_stays_bounded(m):
+    from host_tools.twins.board import WRITES_KEPT
+
+    p = m.Pin(4, m.Pin.OUT)
+    for i in range(5 * WRITES_KEPT):
+        p.value(i & 1)
+    writes = m.world.writes(4)
+    assert WRITES_KEPT <= len(writes) <= 2 * WRITES_KEPT
+    assert writes[-1] == (5 * WRITES_KEPT - 1) & 1
