@@ -50,7 +50,7 @@ def measurement_words(measured) -> str:
     """T_IN_C FLOW_M3H RUNNING MODE T_OUT_C P_UNIT_W P_PUMP_W, as `hil step`/`hil meas`
     take them (the last three feed the board's measured COP_s)."""
     return (f"{_number(measured.t_in_c)} {_number(measured.flow_m3h)} "
-            f"{1 if measured.unit_mode else 0} {UNIT_MODE_INPUT[measured.unit_mode]} "
+            f"{1 if measured.demand else 0} {UNIT_MODE_INPUT[measured.unit_mode]} "
             f"{_number(measured.t_out_c)} {_number(measured.p_unit_w)} "
             f"{_number(measured.p_pump_w)}")
 
@@ -95,7 +95,7 @@ class LinkDriver(BoardDriver):
         out = float(fields["out"]) if fields.get("pump") == "1" else 0.0
         self.cop_meas = fields.get("cop_meas", "none")
         return Decision(out, float(fields["sp"]), float(fields["popt"]),
-                        int(fields["alarms"], 16))
+                        int(fields["alarms"], 16), fields.get("state", ""))
 
     def resume(self, gap_s: float) -> None:
         """After a link drop-out the next step carries the time that passed."""

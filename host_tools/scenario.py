@@ -1,8 +1,9 @@
 """HIL and SIL scenarios: TOML data (docs/hil.md#scenarios).
 
 A scenario names the season, the length and step of the run, the plant, the
-river profile, and timed events: the unit changing season, sensor faults,
-actuator faults (a stuck valve, a VFD trip) and link drop-outs. The season
+river profile, and timed events: the unit changing season, the unit stopping
+and starting, sensor faults, actuator faults (a stuck valve, a VFD trip), a
+step in the river temperature and link drop-outs. The season
 harness (host_tools.sim.run_season) applies the events the same way whichever
 controller runs, so HIL and SIL stay comparable number for number.
 """
@@ -25,12 +26,16 @@ SENSOR_FAULTS = ("open", "stuck", "offset", "dropout")
 EVENT_KINDS = {
     "season": {"season": str},
     "sensor": {"sensor": str, "fault": str, "value": float},
-    "stuck_actuator": {},
+    "stuck_actuator": {"value": float},  # value: the output % it sticks at (else where it was)
     "vfd_trip": {},
     "link_drop": {},
+    "unit_stop": {},  # the unit stops (its run contact opens) until until_h, or to the end
+    "river_step": {"value": float},  # K added to the river temperature until until_h
 }
 # Events that last: they need until_h (a season change does not end).
 _SPANS = ("sensor", "stuck_actuator", "vfd_trip", "link_drop")
+# Events that may last to the end of the run (no until_h) or end at until_h.
+_OPEN_SPANS = ("unit_stop", "river_step")
 RIVER_KINDS = {
     "constant": {"t_c": float},
     "ramp": {"start_c": float, "end_c": float, "start_h": float, "duration_h": float},
@@ -157,7 +162,7 @@ def _event(path: Path, index: int, spec, hours: float) -> Event:
         raise CopflowError(f"{path}: {where}.at_h: {at_h:g} is outside the run (0..{hours:g} h)")
     if kind in _SPANS and "until_h" not in spec:
         raise CopflowError(f"{path}: {where}: a {kind} event needs until_h")
-    if kind == "season" and "until_h" in spec:
+    if kind not in _SPANS and kind not in _OPEN_SPANS and "until_h" in spec:
         raise CopflowError(f"{path}: {where}: a season change has no until_h")
     if until_h <= at_h:
         raise CopflowError(f"{path}: {where}.until_h must be after at_h")
@@ -177,6 +182,12 @@ def _event(path: Path, index: int, spec, hours: float) -> Event:
             raise CopflowError(f"{path}: {where}: an offset fault needs value")
         return Event(kind, event.at_s, event.until_s, sensor=spec["sensor"],
                      fault=spec["fault"], value=None if value is None else float(value))
+    if kind == "river_step" and "value" not in spec:
+        raise CopflowError(f"{path}: {where}: a river_step event needs value (K)")
+    if kind == "stuck_actuator" and "value" in spec and not 0.0 <= spec["value"] <= 100.0:
+        raise CopflowError(f"{path}: {where}.value: the output it sticks at is 0..100 %")
+    if "value" in spec:
+        return Event(kind, event.at_s, event.until_s, value=float(spec["value"]))
     return event
 
 
@@ -215,19 +226,34 @@ class Disturbances:
                 plant.inject_fault(sensor, event.fault, event.value)
 
     def _any(self, kind: str, time_s: float) -> bool:
+        return self._active(kind, time_s) is not None
+
+    def _active(self, kind: str, time_s: float) -> Event | None:
+        """The latest-starting event of this kind in force at time_s."""
+        found = None
         for e in self.events:
             if e.kind == kind and e.active(time_s):
-                return True
-        return False
+                found = e
+        return found
+
+    def unit_demand(self, time_s: float) -> bool:
+        """The unit is asked to run (no unit_stop in force)."""
+        return not self._any("unit_stop", time_s)
+
+    def river_offset(self, time_s: float) -> float:
+        """K the river_step events in force add to the river temperature."""
+        return sum(e.value or 0.0 for e in self.events
+                   if e.kind == "river_step" and e.active(time_s))
 
     def link_down(self, time_s: float) -> bool:
         return self._any("link_drop", time_s)
 
     def actuator(self, time_s: float, wanted: float, applied: float) -> float:
         """The output that reaches the plant: a tripped VFD stops the pump; a stuck
-        actuator stays where it was."""
+        actuator stays where it was, or at the event's value."""
         if self._any("vfd_trip", time_s):
             return 0.0
-        if self._any("stuck_actuator", time_s):
-            return applied
+        stuck = self._active("stuck_actuator", time_s)
+        if stuck is not None:
+            return applied if stuck.value is None else stuck.value
         return wanted

@@ -102,6 +102,7 @@ class Decision:
     flow_sp_pct: float = 100.0
     p_opt_pct: float = 100.0
     alarms: int = 0
+    state: str = ""  # off, manual, auto, standby, safe ("" when the driver cannot say)
 
 
 class Driver:
@@ -130,15 +131,20 @@ class CoreDriver(Driver):
 
     name = "model"
 
-    def __init__(self, coeffs: dict | None = None):
+    def __init__(self, coeffs: dict | None = None, settings: dict | None = None):
         self.coeffs = coeffs
+        self.settings = settings  # parameter: value, set after the installation's
         self.ctrl = None
 
     def start(self, plant, season: str, dt_s: float, start_output: float) -> None:
         import_firmware()
-        from core.controller import Controller
+        from core.controller import STATE_NAMES, Controller
 
+        self.states = STATE_NAMES
         self.ctrl = Controller(controller_config(plant, dt_s, self.coeffs))
+        if self.settings:
+            for name, value in self.settings.items():
+                self.ctrl.set_param(name, value)
         self.ctrl.preset_output(start_output)  # the pump is already running
         self.period_ms = self.ctrl.config["params"]["period_ms"]
         self.now_ms = 0
@@ -150,12 +156,17 @@ class CoreDriver(Driver):
         meas.flow_m3h = measured.flow_m3h
         # The controller's input is the unit's call for water (its demand
         # contact), which stays on while the compressor is locked out.
-        meas.unit_running = bool(measured.unit_mode)
+        meas.unit_running = bool(measured.demand)
         meas.unit_mode = UNIT_MODE_INPUT[measured.unit_mode]
+        # The metering, as a board's heat meter and S0 meters give it (hil step
+        # carries the same three).
+        meas.t_out_c = measured.t_out_c
+        meas.p_unit_w = measured.p_unit_w
+        meas.p_pump_w = measured.p_pump_w
         cmd = self.ctrl.step(self.now_ms)
         self.now_ms = (self.now_ms + self.period_ms) & 0x3FFFFFFF
         return Decision(cmd.output_pct if cmd.pump_run else 0.0, cmd.flow_sp_pct,
-                        cmd.p_opt_pct, cmd.alarms)
+                        cmd.p_opt_pct, cmd.alarms, self.states[cmd.state])
 
     def resume(self, gap_s: float) -> None:
         """The link came back after gap_s of silence: the next tick sees that much time."""
@@ -208,7 +219,8 @@ def run_season(
     def river_at(time_s: float) -> float:
         # Without a profile the river holds the bench temperature of the season
         # the plant is in now.
-        return plant.bench_t_river_c if river is None else river(time_s)
+        base = plant.bench_t_river_c if river is None else river(time_s)
+        return base + disturb.river_offset(time_s)
 
     steps = max(1, int(round(hours * 3600.0 / dt_s)))
     t0 = river_at(0.0)
@@ -245,6 +257,10 @@ def run_season(
             disturb.reapply_sensor_faults(plant)
             driver.plant_changed(plant)
         t_river = river_at(time_s)
+        demand = disturb.unit_demand(time_s)
+        plant.set_demand(demand)
+        oracle.set_demand(demand)
+        baseline.set_demand(demand)
         disturb.apply_sensor_faults(time_s, plant)
         if disturb.link_down(time_s):
             gap_s += dt_s  # the controller hears nothing; the plant keeps the last output
@@ -259,9 +275,10 @@ def run_season(
         op = plant.step(dt_s, output, t_river)
         ours.add(op, dt_s)
         best_point = oracle.optimum(t_river)
-        op_best = oracle.step(dt_s, best_point.output_percent, t_river)
+        # The oracle's and the baseline's pumps stop with the unit.
+        op_best = oracle.step(dt_s, best_point.output_percent if demand else 0.0, t_river)
         best.add(op_best, dt_s)
-        base_point = baseline.output_for_flow_percent(100.0, t_river)
+        base_point = baseline.output_for_flow_percent(100.0, t_river) if demand else 0.0
         base.add(baseline.step(dt_s, base_point, t_river), dt_s)
         if k % sample_every == 0 or k == steps - 1:
             series["time_h"].append(time_s / 3600.0)

@@ -17,6 +17,10 @@ SEASON_UNKNOWN = const(1 << 9)
 CONFIG_FALLBACK = const(1 << 10)
 LOOP_OVERRUN = const(1 << 11)
 INTERNAL = const(1 << 12)
+# Plant faults the supervisor infers from the measurements (docs/reliability.md#faults).
+ACTUATOR = const(1 << 13)  # flow does not follow the output: stuck valve, tripped VFD
+T_IMPLAUSIBLE = const(1 << 14)  # inlet and outlet temperatures disagree (an offset sensor)
+T_MODEL_RANGE = const(1 << 15)  # inlet temperature outside the coefficient set's t_lo..t_hi
 # Driver faults (docs/drivers.md): each names the wiring or device problem the
 # driver saw. A sensor driver with a fault also reports its value as missing,
 # so the supervisor's safe state follows from the T_/FLOW_ bits above.
@@ -36,6 +40,7 @@ WDT_RESET = const(1 << 28)  # the last reset was the watchdog's
 METER_FAULT = const(1 << 29)  # a metering input (outlet temperature, S0 meter) faulted
 
 T_FAULTS = const(T_MISSING | T_RANGE | T_STUCK | T_RATE)
+T_UNTRUSTED = const(T_IMPLAUSIBLE | T_MODEL_RANGE)  # the optimiser is not used
 FLOW_FAULTS = const(FLOW_MISSING | FLOW_RANGE | FLOW_STUCK | FLOW_RATE)
 
 NAMES = (
@@ -52,6 +57,9 @@ NAMES = (
     (CONFIG_FALLBACK, "CONFIG_FALLBACK"),
     (LOOP_OVERRUN, "LOOP_OVERRUN"),
     (INTERNAL, "INTERNAL"),
+    (ACTUATOR, "ACTUATOR"),
+    (T_IMPLAUSIBLE, "T_IMPLAUSIBLE"),
+    (T_MODEL_RANGE, "T_MODEL_RANGE"),
     (T_NO_SENSOR, "T_NO_SENSOR"),
     (T_CRC, "T_CRC"),
     (T_POWER_ON, "T_POWER_ON"),

@@ -1,5 +1,6 @@
-# Measurement validity: range, rate of change, stuck value and missing
-# samples. A bad sample is held over (the last good value stands) until
+# Measurement validity: range, rate of change, stuck value (a non-zero value
+# repeated to the last bit) and missing samples. A bad sample is held over
+# (the last good value stands) until
 # `fault_ticks` bad samples in a row declare a fault; a declared fault clears
 # only after `recover_ticks` good samples in a row, so a value sitting on a
 # threshold cannot make the output chatter.
@@ -56,7 +57,9 @@ class SensorCheck:
                     delta = -delta
                 if delta > self.max_rate_per_s * dt_ms * 0.001:
                     fault = self.bit_rate
-                if delta == 0.0:
+                # Exactly 0.0 is a meter's "no flow" answer (a pulse meter reads it
+                # whenever the pump stops), not a stuck value.
+                if delta == 0.0 and x != 0.0:
                     self._same_ms += dt_ms
                 else:
                     self._same_ms = 0

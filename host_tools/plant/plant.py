@@ -51,6 +51,9 @@ class Measured:
     t_out_c: float = math.nan
     p_unit_w: float = math.nan
     p_pump_w: float = math.nan
+    # The unit's demand for source water (its run contact): off while it is stopped
+    # (by its own controls or an operator), on through its own trips.
+    demand: bool = True
 
 
 class Plant:
@@ -303,6 +306,7 @@ class Plant:
         if not self.running:
             self.lockout_s = self.pp.unit.restart_delay_s
         self.trips = 0
+        self.demand = True  # the unit is asked to run (set_demand)
         self._dt = -1.0
         self.sensors["t_in"].reset(op.t_in_c)
         self.sensors["flow"].reset(op.flow_m3h)
@@ -328,7 +332,10 @@ class Plant:
         trip = None
         if flow > 1e-6:
             c = water.capacity_rate_kw_k(flow, t_river_c)
-            if not self.running:
+            if not self.demand:
+                self.running = False  # stopped, not tripped: a trip's lockout runs out
+                self.lockout_s -= dt_s
+            elif not self.running:
                 self.lockout_s -= dt_s
                 if self.lockout_s <= 0.0:
                     self.running = True  # restart; it trips again if conditions still bad
@@ -361,7 +368,7 @@ class Plant:
         self.t_out_c = t_out
         head, eta, w_pump = self.pump_point(flow) if flow > 1e-6 else (0.0, 0.0, 0.0)
         total = w + w_pump
-        if trip is None and not self.running:
+        if trip is None and not self.running and self.demand:
             trip = self.last.trip if self.last.trip else None
         op = OperatingPoint(output_percent, flow, 100.0 * flow / self.design_flow_m3h, t_in,
                             t_out, t_river_c, q, w, w_pump, q / total if total > 0 else 0.0,
@@ -370,6 +377,12 @@ class Plant:
         self.sensors["flow"].advance(flow, dt_s)
         self.last = op
         return op
+
+    def set_demand(self, on: bool) -> None:
+        """Stop (False) or start (True) the unit, as its own controls or an operator would:
+        stopped, the compressor stays off and the loop carries no heat; started, it runs
+        as soon as there is flow (a trip's lockout still counts)."""
+        self.demand = bool(on)
 
     # ---- sensors ------------------------------------------------------------------------
     def inject_fault(self, sensor: str, kind: str, value: float | None = None) -> None:
@@ -388,4 +401,4 @@ class Plant:
             f = max(f, 0.0)
         last = self.last
         return Measured(t, f, self.running, self.season, last.t_out_c, last.w_hp_kw * 1000.0,
-                        last.w_pump_kw * 1000.0)
+                        last.w_pump_kw * 1000.0, self.demand)
