@@ -3,19 +3,35 @@
 # parsed and answered with exactly one response line. Formatting happens only
 # when a line is actually sent. Commands used now and then live in
 # console_extra.py, imported for one request and dropped again.
+#
+# Ctrl-C (docs/reliability.md, "Console"): a single 0x03 is line noise (the
+# line it is in gets E_SYNTAX). The board goes to the REPL on two Ctrl-C
+# within BREAK_MS, or on "\r" Ctrl-C followed by any byte within BREAK_MS
+# (mpremote's "\r\x03" then "\r\x01"): that byte is left unread, for the
+# REPL. The loop runs with the port's Ctrl-C interrupt off
+# (micropython.kbd_intr(-1), app.start), so the console decides.
 import sys
 
 from core import config as config_mod
 from core.compat import as_number, const
 from core.controller import STATE_NAMES
+from core.ticks import ticks_diff
 
 PROTOCOL = 1
 MAX_LINE = const(200)
+BREAK_MS = const(500)  # the two halves of a break into the REPL
+_BYTES_PER_SLICE = const(64)  # input parsed per slice
+_DISCARD_PER_SLICE = const(256)  # bytes of an overlong line dropped per slice
+# Output room (stdio_console): a request is read only when its response fits,
+# a telemetry line is built only when it fits, else it is dropped and counted.
+_RESPONSE_ROOM = const(640)
+_TEL_ROOM = const(448)
 
 _FEED_NONE = const(0)
 _FEED_LINE = const(1)
 _FEED_TOOLONG = const(2)
-_FEED_INTERRUPT = const(3)
+_FEED_CTRL_C = const(3)  # inside a line: noise unless a second one follows
+_FEED_BREAK = const(4)  # "\r" then Ctrl-C: a break if anything follows
 
 
 class ConsoleError(Exception):
@@ -25,18 +41,18 @@ class ConsoleError(Exception):
 
 
 class LineReader:
-    """Collects bytes into a preallocated buffer; tells the caller when a line is complete."""
+    """Collects bytes into a preallocated buffer; tells the caller when a line is
+    complete. Bytes past max_len are dropped as they arrive (constant time each)."""
 
     def __init__(self, max_len=MAX_LINE):
         self.buf = bytearray(max_len)
         self.n = 0
         self.overflow = False
+        self.cr = False  # the last byte was "\r"
 
     def feed(self, byte: int) -> int:
-        if byte == 3:  # Ctrl-C: break into the REPL
-            self.n = 0
-            self.overflow = False
-            return _FEED_INTERRUPT
+        cr = self.cr
+        self.cr = byte == 13
         if byte == 10:
             if self.overflow:
                 self.overflow = False
@@ -45,12 +61,16 @@ class LineReader:
             return _FEED_LINE
         if byte == 13:
             return _FEED_NONE
+        if byte == 3 and cr:  # a break starts: the line is abandoned
+            self.n = 0
+            self.overflow = False
+            return _FEED_BREAK
         if self.n >= len(self.buf):
             self.overflow = True
-            return _FEED_NONE
-        self.buf[self.n] = byte
-        self.n += 1
-        return _FEED_NONE
+        else:
+            self.buf[self.n] = byte  # a Ctrl-C stays in: the line is answered E_SYNTAX
+            self.n += 1
+        return _FEED_CTRL_C if byte == 3 else _FEED_NONE
 
     def take(self) -> bytes:
         line = bytes(self.buf[: self.n])
@@ -76,22 +96,57 @@ def _parse_number(text: str):
 class Console:
     """Parses requests and acts on the app (controller, store, telemetry, lock)."""
 
-    def __init__(self, app, write):
+    def __init__(self, app, write, port=None):
         self.app = app
-        self.write = write  # write(str) sends one complete line, "\n" included
+        self.write = write  # write(str) queues one complete line, "\n" included
+        self.port = port  # stdio_console.StdioConsole: its output room, lost lines
         self.reader = LineReader()
         self.tel_on = False
         self.tel_period_ms = 1000
         self._tel_ms = 0
         self.locked = False
+        self.dropped = 0  # telemetry lines not sent: the host was not reading
         self._extra = []  # lines a command sends after its response (list)
+        self._sent = 0  # of _extra
+        self._ctrl_c = False  # a Ctrl-C came at _ctrl_c_ms
+        self._ctrl_c_ms = 0
+        self._armed = False  # "\r" Ctrl-C: the next byte within BREAK_MS breaks
 
     # ---- input ----------------------------------------------------------
-    def feed(self, byte: int) -> bool:
-        """Feed one received byte; True when a request was answered.
+    def service(self, hal, now: int):
+        """One slice of console I/O (app.App.slice), bounded: the rest of a list
+        answer, or up to _BYTES_PER_SLICE bytes of input (one request at most;
+        more of an overlong line, which is only dropped); then queued output to
+        the port (hal.console_flush). `now`: the loop's tick time."""
+        if self._armed:
+            if hal.console_ready():
+                self.app.interrupt()  # the byte is the REPL's to read
+            elif ticks_diff(now, self._ctrl_c_ms) > BREAK_MS:
+                self._armed = False  # a lone Ctrl-C: noise
+        elif self._pump() and hal.console_room() >= _RESPONSE_ROOM:
+            self._read(hal, now)
+        hal.console_flush()
 
-        Ctrl-C hands the board to its REPL (app.interrupt).
-        """
+    def _read(self, hal, now: int):
+        reader = self.reader
+        budget = _BYTES_PER_SLICE
+        i = 0
+        while i < budget:
+            byte = hal.console_read()
+            if byte < 0:
+                return
+            if self.feed(byte, now):
+                _no_break()  # a save turns the port's Ctrl-C back on (store.py)
+                return  # one request per slice: a collection may run before the next
+            i += 1
+            if reader.overflow:
+                budget = _DISCARD_PER_SLICE
+
+    def feed(self, byte: int, now: int = 0) -> bool:
+        """Feed one received byte at tick time `now`; True when a request was
+        answered (or a break is pending: read no further this slice).
+
+        Two Ctrl-C within BREAK_MS hand the board to its REPL (app.interrupt)."""
         status = self.reader.feed(byte)
         if status == _FEED_LINE:
             line = self.reader.take()
@@ -99,18 +154,44 @@ class Console:
             # control byte is answered E_SYNTAX (docs/protocol.md).
             if line.strip(b" \r"):
                 self.write(self.respond(line) + "\n")
-                extra = self._extra
-                if extra:
-                    self._extra = []
-                    for text in extra:
-                        self.write(text)
+                self._sent = 0
+                self._pump()
                 return True
         elif status == _FEED_TOOLONG:
             self.write("err E_TOOLONG line longer than %d bytes\n" % MAX_LINE)
             return True
-        elif status == _FEED_INTERRUPT:
-            self.app.interrupt()
+        elif status != _FEED_NONE:
+            if self._ctrl_c and ticks_diff(now, self._ctrl_c_ms) <= BREAK_MS:
+                self.app.interrupt()  # the second Ctrl-C
+            self._ctrl_c = True
+            self._ctrl_c_ms = now
+            self._armed = status == _FEED_BREAK
+            return self._armed
         return False
+
+    def _pump(self) -> bool:
+        """The lines a command sends after its response, as they fit the output;
+        True when none are left."""
+        extra = self._extra
+        if not extra:
+            return True
+        i = self._sent
+        while i < len(extra):
+            text = extra[i]
+            if len(text) > self._room():
+                break
+            self.write(text)
+            i += 1
+        if i < len(extra):
+            self._sent = i
+            return False
+        self._extra = []
+        self._sent = 0
+        return True
+
+    def _room(self) -> int:
+        port = self.port
+        return 1 << 20 if port is None else port.console_room()
 
     def respond(self, raw: bytes) -> str:
         """One request line (bytes, no terminator) -> one response line (no terminator)."""
@@ -183,12 +264,12 @@ class Console:
         meter = app.meter.cop
         return ("mode=%s state=%s season=%s t_in_c=%s flow_pct=%s flow_sp_pct=%s p_opt_pct=%s "
                 "output_pct=%s pump=%s cop_model=%s cop_meas=%s alarms=%x ticks=%d "
-                "overruns=%d skipped=%d") % (
+                "overruns=%d skipped=%d dropped=%d") % (
             p["mode"], STATE_NAMES[cmd.state], ("?", "cooling", "heating")[cmd.season],
             fmt(m.t_in_c) if m.t_in_c is not None else "none", fmt(cmd.flow_pct),
             fmt(cmd.flow_sp_pct), fmt(cmd.p_opt_pct), fmt(cmd.output_pct), fmt(cmd.pump_run),
             fmt(cop), "none" if meter is None else fmt(meter), cmd.alarms, cmd.ticks,
-            app.overruns(), app.skipped())
+            app.overruns(), app.skipped(), self.dropped)
 
     def cmd_get(self, args):
         self._need(args, 1, "get NAME")
@@ -316,7 +397,21 @@ class Console:
         self._tel_ms += dt_ms
         if self._tel_ms >= self.tel_period_ms:
             self._tel_ms = 0
-            self.write("!tel " + self.status_words() + "\n")
+            # A host that does not read gets no telemetry, never a stalled loop.
+            if self._room() < _TEL_ROOM:
+                self.dropped += 1
+            elif self.write("!tel " + self.status_words() + "\n") is False:
+                self.dropped += 1
+
+
+def _no_break():
+    # Ctrl-C stays a byte for the console while the loop runs (app.start).
+    try:
+        import micropython
+
+        micropython.kbd_intr(-1)
+    except (ImportError, AttributeError):
+        pass
 
 
 def _alnum(text):

@@ -73,14 +73,70 @@ def cmd_mem(console, args):
     # collector inside a deep frame (docs/micropython-host.md).
     import gc
 
-    h = console.app.heap
+    app = console.app
+    h = app.heap
     free = alloc = -1  # CPython (console tests) has no heap figures
     if hasattr(gc, "mem_free"):
         free = gc.mem_free()
         alloc = gc.mem_alloc()
+    port = console.port
     return "free=%d alloc=%d collections=%d gc_max_us=%d live_first=%d live_last=%d " \
-           "live_max=%d" % (free, alloc, h.collections, h.max_pause_us, h.live_first,
-                            h.live_last, h.live_max)
+           "live_max=%d periods=%d overruns=%d skipped=%d dropped=%d lost=%d" % (
+               free, alloc, h.collections, h.max_pause_us, h.live_first, h.live_last,
+               h.live_max, _periods(app), app.overruns(), app.skipped(), console.dropped,
+               0 if port is None else port.tx_lost)
+
+
+def _periods(app):
+    loop = getattr(app, "loop", None)  # the console tests' FakeApp has none
+    return -1 if loop is None else loop.periods
+
+
+# ---- the running config across a break into the REPL --------------------------
+# app.App.interrupt writes it (after the outputs went safe); the next boot's
+# app.App.resume applies it once and removes it. Its own file, in the store's
+# format (a torn write is detected): the saved config is never written here.
+def _resume_path(app):
+    folder = app._folder
+    return folder.rstrip("/") + "/resume.json" if folder else "resume.json"
+
+
+def keep(app):
+    import store
+
+    cfg = app.controller.config
+    body = json.dumps({"format": store.FORMAT, "config": {
+        "params": cfg["params"], "coeffs": cfg["coeffs"], "pin": app.pin}}).encode()
+    try:
+        with open(_resume_path(app), "wb") as f:
+            f.write(body)
+            f.write(b"\nsha256 ")
+            f.write(store._digest(body).encode())
+            f.write(b"\n")
+    except OSError:
+        pass  # a full or read-only flash: the next boot has the saved config
+
+
+def resume(app) -> bool:
+    """True when the kept running config was applied (it is removed either way)."""
+    import os
+
+    import store
+
+    path = _resume_path(app)
+    cfg = store.ConfigStore("").read(path)
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+    if cfg is None:
+        return False
+    try:
+        app.apply_stored(cfg)
+    except Exception:  # noqa: BLE001 -- not valid for this firmware: the saved one stands
+        return False
+    app.config_changed()
+    return True
 
 
 def cmd_tel(console, args):

@@ -101,6 +101,7 @@ def _say(hal, text):
             sys.stdout.write(text)
         else:
             hal.console_write(text)
+            hal.console_drain()  # what the loop queued, then this: before a reset or the REPL
     except Exception:  # noqa: BLE001 -- the console is no reason to stop here
         pass
 

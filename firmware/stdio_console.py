@@ -1,27 +1,122 @@
 # The console on the interpreter's stdin/stdout: the USB serial (or UART0
-# bridge) on a board, the pseudo-terminal on the virtual board. Non-blocking:
-# a byte is read only when select says one is there.
+# bridge) on a board, the pseudo-terminal on the virtual board. Neither
+# direction ever waits for the host (docs/reliability.md, "Console"):
+# - in: a byte is read only when poll says one is there, one at a time (a
+#   board's stdin read of n bytes waits for all n);
+# - out: lines go into a preallocated ring; each slice console_flush() hands
+#   the port at most TX_CHUNK bytes, and only when poll says it takes them.
+#   TX_CHUNK per 10 ms slice stays under what UART0 shifts out at 115200 baud,
+#   so an ESP32's write never finds its 128-byte FIFO full; RP2's USB CDC
+#   reports POLLOUT only while its FIFO has room. A line that does not fit the
+#   ring is not sent and counted (tx_lost); the console checks the room before
+#   it builds a telemetry line (console.Console.tick) and before it reads a
+#   request (responses are never dropped: the host's next request waits).
 import select
 import sys
 
+from core.compat import const
+
+TX_SIZE = const(1024)  # the ring: a response of a few hundred bytes, telemetry behind it
+TX_CHUNK = const(96)  # bytes per slice: 9.6 KB/s, UART0 carries 11.5 KB/s
+
 
 class StdioConsole:
+    tx_lost = 0
+
     def __init__(self):
         self._poll = select.poll()
         self._poll.register(sys.stdin, select.POLLIN)
+        self._wpoll = select.poll()
+        self._wpoll.register(sys.stdout, select.POLLOUT)
         self._stdin = sys.stdin.buffer  # bytes, one at a time
-        self._out = sys.stdout
+        self._port = sys.stdout  # text: a board sends "\n" as "\r\n"
+        self._one = bytearray(1)
+        self.tx_init()
+
+    def tx_init(self):
+        self._tx = bytearray(TX_SIZE)
+        self._txv = memoryview(self._tx)
+        self._head = 0  # the next byte to send
+        self._used = 0  # bytes waiting
+        self.tx_lost = 0  # lines that did not fit the ring (never silently)
+
+    # ---- the port: a board's stdio, or a test's stand-in ---------------------
+    def console_ready(self) -> bool:
+        """A byte is waiting (poll, nothing read). ipoll: no allocation."""
+        for _ in self._poll.ipoll(0):
+            return True
+        return False
 
     def console_read(self) -> int:
-        if not self._poll.poll(0):
-            return -1
-        data = self._stdin.read(1)
-        if not data:
-            return -1
-        return int(data[0])
+        for _ in self._poll.ipoll(0):
+            if self._stdin.readinto(self._one):
+                return self._one[0]
+        return -1
 
     def wait_input(self, timeout_ms: int):
-        self._poll.poll(timeout_ms)
+        for _ in self._poll.ipoll(timeout_ms):
+            return
 
-    def console_write(self, text: str):
-        self._out.write(text)
+    def _writable(self) -> bool:
+        for _ in self._wpoll.ipoll(0):
+            return True
+        return False
+
+    def _send(self, view) -> int:
+        n = self._port.write(view)
+        return len(view) if n is None else n
+
+    # ---- output -----------------------------------------------------------
+    def console_write(self, text) -> bool:
+        """Queue one line (or a few); False when it does not fit (counted in tx_lost)."""
+        data = text.encode()
+        n = len(data)
+        if n > TX_SIZE - self._used:
+            self.tx_lost += 1
+            return False
+        tail = self._head + self._used
+        if tail >= TX_SIZE:
+            tail -= TX_SIZE
+        first = TX_SIZE - tail
+        if n <= first:
+            self._txv[tail:tail + n] = data
+        else:
+            self._txv[tail:] = data[:first]
+            self._txv[:n - first] = data[first:]
+        self._used += n
+        return True
+
+    def console_room(self) -> int:
+        return TX_SIZE - self._used
+
+    def console_flush(self):
+        """Each slice: at most TX_CHUNK queued bytes to the port, if it takes them now."""
+        used = self._used
+        if not used or not self._writable():
+            return
+        head = self._head
+        n = TX_SIZE - head  # up to the end of the ring; the rest next slice
+        if n > used:
+            n = used
+        if n > TX_CHUNK:
+            n = TX_CHUNK
+        sent = self._send(self._txv[head:head + n])
+        if sent > 0:
+            head += sent
+            self._head = head if head < TX_SIZE else 0
+            self._used = used - sent
+
+    def console_drain(self):
+        """Everything queued, as the port writes it (the fail-safe, before a reset or
+        the REPL: the port's own limits apply, docs/reliability.md#console)."""
+        while self._used:
+            head = self._head
+            n = TX_SIZE - head
+            if n > self._used:
+                n = self._used
+            sent = self._send(self._txv[head:head + n])
+            if sent <= 0:
+                return
+            head += sent
+            self._head = head if head < TX_SIZE else 0
+            self._used -= sent

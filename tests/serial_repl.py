@@ -23,8 +23,9 @@ class SerialRepl:
         raise AssertionError(f"no {token!r} within {limit} s; got {self.buf[-400:]!r}")
 
     def repl(self) -> None:
-        """Ctrl-C: the firmware stops, the REPL comes up."""
-        self.s.write(b"\x03")
+        """Ctrl-C twice (one is line noise to copflow's console): the firmware stops,
+        the REPL comes up."""
+        self.s.write(b"\x03\x03")
         self.read_until(b">>> ")
 
     def eval(self, expr: str) -> str:

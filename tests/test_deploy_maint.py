@@ -133,7 +133,7 @@ def test_ctrl_c_leaves_the_watchdog_running_and_maint_does_not(wdt_board):
     board = wdt_board
     repl = SerialRepl(board.port)
     try:
-        repl.s.write(b"\x03")
+        repl.s.write(b"\x03\x03")  # a break takes two Ctrl-C (one is line noise)
         repl.read_until(b">>> ")
         repl.eval("import machine")
         assert repl.eval("machine.world.wdt is not None") == "True"
@@ -147,7 +147,7 @@ def test_ctrl_c_leaves_the_watchdog_running_and_maint_does_not(wdt_board):
         repl.eval("import machine")
         assert repl.eval("machine.world.wdt is not None") == "True"  # it survived
         repl.read_until(b"!boot", limit=20.0)  # nobody feeds it at the REPL: it bites
-        repl.s.write(b"\x03")
+        repl.s.write(b"\x03\x03")
         repl.read_until(b">>> ")
         repl.eval("import machine")
         assert repl.eval("machine.reset_cause() == machine.WDT_RESET") == "True"

@@ -19,6 +19,7 @@ class FixedRateLoop:
         self.period_ms = period_ms
         self._ticks_ms = ticks_ms
         self._sleep_ms = sleep_ms
+        self.periods = 0  # since start: on time, late (overruns) or never run (skipped)
         self.overruns = 0
         self.skipped = 0
         self.overloaded = False  # the last whole window was mostly late
@@ -57,6 +58,7 @@ class FixedRateLoop:
         return self._deadline
 
     def _count(self, periods: int, late: int):
+        self.periods += periods
         self._periods += periods
         self._late += late
         if self._periods >= WINDOW:

@@ -32,6 +32,7 @@ def test_overruns_are_counted_and_missed_ticks_skipped():
     loop.wait()
     assert loop.overruns == 1
     assert loop.skipped == 2
+    assert loop.periods == 1 + 1 + 2  # on time, late, and the two that never ran
     t = loop.wait()
     assert ticks_diff(clock.now, t) == 0
 

@@ -78,6 +78,14 @@ class Rig:
                             lambda self, text: rig.out.append(text))
         monkeypatch.setattr(stdio_console.StdioConsole, "wait_input",
                             lambda self, ms: rig._wait(ms))
+        # A host that reads everything at once: no output queue (stdio_console's own
+        # tests cover it).
+        for name, fn in (("console_ready", lambda self: bool(rig.inbuf)),
+                         ("console_room", lambda self: 1 << 16),
+                         ("console_flush", lambda self: None),
+                         ("console_drain", lambda self: None)):
+            if hasattr(stdio_console.StdioConsole, name):
+                monkeypatch.setattr(stdio_console.StdioConsole, name, fn)
 
     # ---- the board's flash, for main.py ----------------------------------------
     def flash(self, hw_config=None):

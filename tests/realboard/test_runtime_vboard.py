@@ -53,7 +53,7 @@ def test_five_reboots_in_a_row_come_back_without_a_watchdog_alarm(board):
 def test_ctrl_c_stops_safe_and_gives_the_repl_then_ctrl_d_boots(board):
     with Link(board.port, timeout_s=10.0) as link:
         link.command("hello")
-        link.serial.write(b"\x03")
+        link.serial.write(b"\x03\x03")  # a break takes two (one is line noise)
         text = read_until(link, ">>> ")
         assert "!stopped outputs=safe" in text
         link.serial.write(b"print(6 * 7)\r")
