@@ -44,6 +44,7 @@ class SimResult:
     electric_kwh: float
     alarms_seen: list[str]
     series: dict[str, list[float]] = field(default_factory=dict)
+    faults: list[dict] = field(default_factory=list)  # per scenario event (FaultWatch)
 
     @property
     def ratio_to_oracle(self) -> float:
@@ -63,6 +64,7 @@ class SimResult:
             "heat_kwh": self.heat_kwh,
             "electric_kwh": self.electric_kwh,
             "alarms_seen": self.alarms_seen,
+            "faults": self.faults,
         }
 
 
@@ -188,6 +190,47 @@ class ConstantDriver(Driver):
         self.plant = plant
 
 
+class FaultWatch:
+    """Per scenario event that lasts (a sensor fault, a stuck valve, a VFD trip, a unit
+    stop, a river step, a link drop): the alarms first raised while it was on, how long
+    after its start the first came and the controller reached a safe state (`safe`, or
+    `standby` with the unit stopped), and how long after its end they had all cleared."""
+
+    def __init__(self, events: list):
+        self.watched = [e for e in events if e.kind != "season"]
+        self.rows = [{"event": _event_name(e), "at_s": e.at_s,
+                      "until_s": e.until_s if e.until_s != float("inf") else None,
+                      "alarms": 0, "first_alarm_after_s": None, "safe_after_s": None,
+                      "cleared_after_end_s": None} for e in self.watched]
+        self._before = [0] * len(self.watched)
+        self._last = 0
+
+    def update(self, time_s: float, decision: "Decision") -> None:
+        for e, row, i in zip(self.watched, self.rows, range(len(self.rows)), strict=True):
+            if time_s < e.at_s:
+                self._before[i] = decision.alarms
+                continue
+            new = decision.alarms & ~self._before[i]
+            if e.active(time_s):
+                if new and row["first_alarm_after_s"] is None:
+                    row["first_alarm_after_s"] = time_s - e.at_s
+                row["alarms"] |= new
+                if row["safe_after_s"] is None and decision.state in ("safe", "standby"):
+                    row["safe_after_s"] = time_s - e.at_s
+            elif (row["alarms"] and row["cleared_after_end_s"] is None
+                  and not decision.alarms & row["alarms"]):
+                row["cleared_after_end_s"] = time_s - e.until_s
+
+    def summary(self, names) -> list[dict]:
+        return [{**row, "alarms": names(row["alarms"])} for row in self.rows]
+
+
+def _event_name(e) -> str:
+    if e.kind == "sensor":
+        return f"sensor {e.sensor} {e.fault}" + ("" if e.value is None else f" {e.value:g}")
+    return e.kind + ("" if e.value is None else f" {e.value:g}")
+
+
 def run_season(
     make_plant: Callable[[str], Plant],
     season: str,
@@ -214,6 +257,7 @@ def run_season(
     if driver is None:
         driver = CoreDriver(coeffs) if controller == "model" else ConstantDriver()
     disturb = Disturbances(events or [])
+    watch = FaultWatch(disturb.events)
     plant, oracle, baseline = make_plant(season), make_plant(season), make_plant(season)
 
     def river_at(time_s: float) -> float:
@@ -271,6 +315,7 @@ def run_season(
                 gap_s = 0.0
             decision = driver.decide(plant.measure())
             seen |= decision.alarms
+            watch.update(time_s, decision)
         output = disturb.actuator(time_s, decision.output_pct, output)
         op = plant.step(dt_s, output, t_river)
         ours.add(op, dt_s)
@@ -307,6 +352,7 @@ def run_season(
         electric_kwh=ours.electric_kj / 3600.0,
         alarms_seen=alarms.names(seen),
         series=series,
+        faults=watch.summary(alarms.names),
     )
 
 

@@ -76,3 +76,15 @@ def test_every_case_passes_in_process():
     assert faults.problems(outcomes) == []
     assert all(o.ticks_to_safe <= 3 for o in outcomes)
     assert "| `ACTUATOR` |" in faults.table(outcomes)
+
+
+def test_scenario_results_summarise_each_fault_event():
+    result, _ = sim.run_scenario(load_scenario("faults"))
+    rows = {r["event"]: r for r in result.summary()["faults"]}
+    assert rows["sensor t_in open"]["alarms"] == ["T_MISSING"]
+    assert rows["sensor t_in open"]["safe_after_s"] == 20.0  # 3rd bad sample at 10 s ticks
+    trip = rows["vfd_trip"]
+    assert trip["alarms"] == ["LOW_FLOW", "ACTUATOR"] and trip["first_alarm_after_s"] <= 30.0
+    assert trip["cleared_after_end_s"] is not None
+    # Stuck where it was, at steady state, the valve still gives the setpoint: no alarm.
+    assert rows["stuck_actuator"]["alarms"] == []
