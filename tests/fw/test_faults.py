@@ -35,7 +35,9 @@ class Loop:
             m = c.meas
             self.k += 1
             m.t_in_c = self.t_in
-            m.flow_m3h = self.flow_pct * DESIGN / 100.0 + (0.0002 if self.k % 2 else 0.0)
+            m.flow_m3h = self.flow_pct * DESIGN / 100.0
+            if self.flow_pct > 0.0 and self.k % 2:
+                m.flow_m3h += 0.0002  # meter noise; no flow reads exactly 0.0
             m.unit_running = self.running
             m.unit_mode = self.mode
             m.t_out_c = self.t_out
