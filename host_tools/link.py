@@ -17,8 +17,9 @@ from host_tools.errors import CopflowError
 
 RESPONSE = re.compile(r"^#(?P<tag>[A-Za-z0-9]{1,8}) (?P<kind>ok|err)(?: (?P<rest>.*))?$")
 # An answer the board could not tag: a line longer than its buffer is dropped whole,
-# tag included, and answered `err E_TOOLONG ...` (firmware/console.py, Console.feed).
-UNTAGGED_ERR = re.compile(r"^err (?P<code>E_[A-Z]+)(?: (?P<rest>.*))?$")
+# tag included, and answered `err E_TOOLONG line longer than N bytes`
+# (firmware/console.py, Console.feed).
+TOOLONG = re.compile(r"^err (?P<code>E_TOOLONG) (?P<rest>.*?(?P<limit>\d+) bytes.*)$")
 # The board's console buffer (firmware/console.py MAX_LINE): a request line, its tag
 # and the words after it, without the newline, must fit.
 MAX_LINE = 200
@@ -162,10 +163,10 @@ class Link:
                 continue
             match = RESPONSE.match(text)
             if not match:
-                untagged = UNTAGGED_ERR.match(text)
-                if untagged and response is None:
-                    # only one request is in flight: the board could not read its tag
-                    return Response(False, untagged["rest"] or "", untagged["code"])
+                toolong = TOOLONG.match(text)
+                if toolong and response is None and len(framed) > int(toolong["limit"]):
+                    # ours: longer than the limit the board names, so it lost our tag
+                    return Response(False, toolong["rest"], toolong["code"])
                 self.garbled += 1
                 continue
             if match["tag"] != tag:

@@ -43,8 +43,10 @@ class OutputBridge:
     that is always read, so its write never waits for the host. What the pty
     cannot take (the host is not reading and the pty's buffer is full) waits here
     up to LIMIT bytes; past that, bytes are dropped and counted, as a bridge chip
-    drops them. Without this the guest's write blocked once the pty was full, and
-    its control loop with it (issue 16, defect 4)."""
+    drops them, but whole lines only (a line begun is finished, one that does not
+    fit is dropped to its end), so the host never reads two lines run together.
+    Without this the guest's write blocked once the pty was full, and its control
+    loop with it (issue 16, defect 4)."""
 
     LIMIT = 64 * 1024
 
@@ -55,6 +57,7 @@ class OutputBridge:
         self._buf = bytearray()
         self._cond = threading.Condition()
         self._closed = False
+        self._skip = False  # dropping a line up to its end
         for target in (self._take, self._give):
             threading.Thread(target=target, daemon=True).start()
 
@@ -69,12 +72,24 @@ class OutputBridge:
                     self._closed = True
                     self._cond.notify()
                     return
-                room = self.LIMIT - len(self._buf)
-                if len(data) > room:
-                    self.dropped += len(data) - room
-                    data = data[:max(room, 0)]
-                self._buf += data
+                self._queue(data)
                 self._cond.notify()
+
+    def _queue(self, data: bytes) -> None:
+        buf = self._buf
+        start = 0
+        while start < len(data):
+            nl = data.find(b"\n", start)
+            end = len(data) if nl < 0 else nl + 1
+            piece = data[start:end]
+            start = end
+            if not self._skip:
+                begins = not buf or buf.endswith(b"\n")
+                if not begins or len(buf) + len(piece) <= self.LIMIT:
+                    buf += piece  # fits, or finishes the line already queued
+                    continue
+            self.dropped += len(piece)
+            self._skip = nl < 0
 
     def _give(self) -> None:
         while True:
@@ -133,25 +148,61 @@ def twin_modules() -> Path:
     return out
 
 
+BUILD_STAMP = ".copflow_build"  # in the flash folder: the hash of what was built there
+
+
+def firmware_hash(board: str) -> str:
+    """A hash of everything a build depends on: every file under firmware/, the build
+    code (host_tools/fwbuild.py) and the port."""
+    import hashlib
+
+    from host_tools import fwbuild
+
+    digest = hashlib.sha256(board.encode())
+    digest.update(Path(fwbuild.__file__).read_bytes())
+    for src in sorted(fwbuild.FIRMWARE_DIR.rglob("*")):
+        if src.is_file() and "__pycache__" not in src.parts:
+            digest.update(src.relative_to(fwbuild.FIRMWARE_DIR).as_posix().encode() + b"\0")
+            digest.update(src.read_bytes())
+    return digest.hexdigest()[:32]
+
+
 def install_firmware(flash: Path, board: str, profile: str | None = None,
-                     hw: dict | None = None) -> None:
-    """Put the firmware into an empty flash folder, as `copflow deploy` would on a board:
+                     hw: dict | None = None, rebuild: bool = True) -> bool:
+    """Put the firmware into a flash folder, as `copflow deploy` would on a board:
     modules as .mpy bytecode, main.py as source. With a board profile the firmware
-    builds that board's drivers on its port's machine twin (docs/machine-twins.md)."""
+    builds that board's drivers on its port's machine twin (docs/machine-twins.md).
+
+    Builds into an empty folder, and again when firmware/ changed since this function
+    built there (the hash in BUILD_STAMP); the saved config and other files on the
+    flash stay. A folder whose firmware came from elsewhere (no stamp: a deploy, a
+    test's own main.py) is left as it is, and so is any built one with rebuild=False.
+    Returns whether it built."""
     from host_tools.fwbuild import build, write_board_files
 
     flash.mkdir(parents=True, exist_ok=True)
-    if not (flash / "main.py").exists():
+    stamp = flash / BUILD_STAMP
+    digest = firmware_hash(board)
+    try:
+        built = stamp.read_text().strip()
+    except OSError:
+        built = None
+    stale = rebuild and built is not None and built != digest
+    fresh = not (flash / "main.py").exists() or stale
+    if fresh:
         build(flash, board)
+        stamp.write_text(digest + "\n")
     write_board_files(flash, board, profile, hw)
+    return fresh
 
 
 class VirtualBoard:
     def __init__(self, flash: Path, heap: str | None = None, board: str | None = None,
                  log=None, restart_delay_s: float = 1.0, profile: str | None = None,
-                 hw: dict | None = None):
+                 hw: dict | None = None, rebuild: bool = True):
         """`heap` and `board` (the MicroPython port) default to the profile's, or to
-        110K and esp32 without one."""
+        110K and esp32 without one. `rebuild=False` keeps a flash folder's firmware
+        even if firmware/ changed since it was built (install_firmware)."""
         self.flash = Path(flash).resolve()
         spec = {"virtual_heap": "110K", "port": "esp32"}
         if profile:
@@ -164,6 +215,7 @@ class VirtualBoard:
         self.board = board or spec["port"]
         self.profile = profile
         self.hw = hw
+        self.rebuild = rebuild
         self.log = log or sys.stderr
         self.master, self.slave = pty.openpty()
         tty.setraw(self.slave)
@@ -183,12 +235,31 @@ class VirtualBoard:
         self._tmp = tempfile.mkdtemp(prefix="copflow-vboard-")
         self._wdt_state = os.path.join(self._tmp, "wdt")
         self._twins = twin_modules()
+        self._lock_fd: int | None = None
 
     def start(self) -> "VirtualBoard":
-        install_firmware(self.flash, self.board, self.profile, self.hw)
+        self._lock_flash()
+        install_firmware(self.flash, self.board, self.profile, self.hw, self.rebuild)
         self._thread = threading.Thread(target=self._supervise, daemon=True)
         self._thread.start()
         return self
+
+    def _lock_flash(self) -> None:
+        """One board per flash folder: a second one would rewrite board.json and the
+        saved config under the first (a lock on a file in the folder, released when
+        this board stops or its process ends)."""
+        import fcntl
+
+        self.flash.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.flash / ".copflow_lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            self._close_pty()
+            raise CopflowError(f"flash folder {self.flash} is in use by another virtual "
+                               f"board (stop it, or give this one another --flash)") from None
+        self._lock_fd = fd
 
     def _spawn(self, raw: bool) -> subprocess.Popen:
         args = ["/_vboard/vboot.py"] + (["raw"] if raw else [])
@@ -269,6 +340,12 @@ class VirtualBoard:
         if self._thread:
             self._thread.join(timeout=5)
         self.bridge.close()
+        self._close_pty()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the flash folder's lock
+            self._lock_fd = None
+
+    def _close_pty(self) -> None:
         for fd in (self.master, self.slave):
             try:
                 os.close(fd)
@@ -281,12 +358,6 @@ class VirtualBoard:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-
-def default_flash_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local",
-                                                            "share")
-    return Path(base) / "copflow" / "flash"
 
 
 def fresh_flash(path: Path) -> Path:

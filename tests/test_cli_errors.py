@@ -46,11 +46,11 @@ CASES = {
     "sweep-o-folder": (["sweep", "--season", "winter", "-o", "adir"], ["is a folder"]),
     # a device that is not there (before: about 45 lines of mpremote script for deploy)
     "deploy-missing-port": (["deploy", "--port", "/dev/ttyCOPFLOWNONE"],
-                            ["no such port /dev/ttyCOPFLOWNONE"]),
+                            ["cannot open /dev/ttyCOPFLOWNONE: no such device"]),
     "hil-missing-port": (["hil", "--port", "/dev/ttyCOPFLOWNONE", "--scenario",
-                          "paper-summer"], ["no such port"]),
+                          "paper-summer"], ["no such device"]),
     "demo-missing-port": (["demo", "--port", "/dev/ttyCOPFLOWNONE", "--out", "out"],
-                          ["no such port"]),
+                          ["no such device"]),
     # argparse errors (before: a usage block and an error line)
     "missing-arguments": (["fit"], ["fit:", "required"]),
     "unknown-command": (["fitt"], ["invalid choice: 'fitt'"]),

@@ -27,8 +27,8 @@ def check_port(port: str) -> str:
     import os
 
     if "://" not in port and not os.path.exists(port):
-        raise CopflowError(f"no such port {port}: is the board plugged in? (ports: "
-                           f"/dev/ttyACM*, /dev/ttyUSB*; a virtual board: copflow board)")
+        raise CopflowError(f"cannot open {port}: no such device (is the board plugged in? "
+                           f"ports: /dev/ttyACM*, /dev/ttyUSB*; a virtual board: copflow board)")
     return port
 
 
@@ -47,8 +47,10 @@ def board_port(args: argparse.Namespace, heap: str | None = None,
         flash = args.flash
         if flash is None:
             flash = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "flash"
+        # a deploy into a given flash folder starts from the firmware it holds
+        rebuild = getattr(args, "command", None) != "deploy"
         board = stack.enter_context(VirtualBoard(flash, heap=heap, profile=profile,
-                                                 log=sys.stderr))
+                                                 log=sys.stderr, rebuild=rebuild))
         with Link(board.port, timeout_s=10.0) as link:
             link.wait_for("!boot", 15.0)
         yield board.port

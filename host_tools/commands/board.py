@@ -1,19 +1,21 @@
 """`copflow board`: run a virtual bench board; its serial port path is the first line printed."""
 
 import argparse
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
 from host_tools.errors import CopflowError
-from host_tools.vboard import VirtualBoard, check_heap, default_flash_dir
+from host_tools.vboard import VirtualBoard, check_heap
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flash", type=Path, default=None,
-                        help="flash folder, kept across runs "
-                             "(default: ~/.local/share/copflow/flash)")
+                        help="flash folder, kept across runs (default: a private temporary "
+                             "one, removed when the board stops); one board per folder")
     parser.add_argument("--heap", default=None,
                         help="MicroPython heap (default 110K, ESP32-size; with --profile, "
                              "the profile's virtual_heap)")
@@ -28,7 +30,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.heap is not None:
         check_heap(args.heap)
-    flash = args.flash or default_flash_dir()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     hw = None
@@ -40,10 +41,24 @@ def run(args: argparse.Namespace) -> int:
         args.board = hwconfig.load_profile(args.profile)["port"]
     elif args.hw:
         raise CopflowError("--hw needs --profile")
+    private = None
+    if args.flash is None:
+        private = tempfile.mkdtemp(prefix="copflow-board-")
+    flash = args.flash or Path(private) / "flash"
+    try:
+        return _serve(args, flash, hw, stop, private is not None)
+    finally:
+        if private:
+            shutil.rmtree(private, ignore_errors=True)
+
+
+def _serve(args, flash: Path, hw, stop: threading.Event, private: bool) -> int:
     with VirtualBoard(flash, heap=args.heap, board=args.board, profile=args.profile,
                       hw=hw) as board:
         print(board.port, flush=True)
-        print(f"virtual {args.profile or args.board} board, heap {board.heap}, flash {flash}; "
+        kept = "private, removed at exit" if private else "kept"
+        print(f"virtual {args.profile or args.board} board, heap {board.heap}, flash {flash} "
+              f"({kept}); "
               f"connect with: copflow console --port {board.port}   (Ctrl-C here stops it)",
               file=sys.stderr, flush=True)
         try:
