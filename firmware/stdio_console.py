@@ -16,7 +16,7 @@ import sys
 
 from core.compat import const
 
-TX_SIZE = const(1024)  # the ring: a response of a few hundred bytes, telemetry behind it
+TX_SIZE = const(768)  # the ring: a response (console._RESPONSE_ROOM) and a little more
 TX_CHUNK = const(96)  # bytes per slice: 9.6 KB/s, UART0 carries 11.5 KB/s
 
 
