@@ -26,6 +26,7 @@ _DISCARD_PER_SLICE = const(256)  # bytes of an overlong line dropped per slice
 # a telemetry line is built only when it fits, else it is dropped and counted.
 _RESPONSE_ROOM = const(640)
 _TEL_ROOM = const(448)
+_LINE_ROOM = const(160)  # a `!param` line of a list answer
 
 _FEED_NONE = const(0)
 _FEED_LINE = const(1)
@@ -106,8 +107,8 @@ class Console:
         self._tel_ms = 0
         self.locked = False
         self.dropped = 0  # telemetry lines not sent: the host was not reading
-        self._extra = []  # lines a command sends after its response (list)
-        self._sent = 0  # of _extra
+        self._list = None  # a list answer's prefix while its lines go out (_pump)
+        self._next = 0  # the PARAMS entry the next of them starts from
         self._ctrl_c = False  # a Ctrl-C came at _ctrl_c_ms
         self._ctrl_c_ms = 0
         self._armed = False  # "\r" Ctrl-C: the next byte within BREAK_MS breaks
@@ -154,7 +155,6 @@ class Console:
             # control byte is answered E_SYNTAX (docs/protocol.md).
             if line.strip(b" \r"):
                 self.write(self.respond(line) + "\n")
-                self._sent = 0
                 self._pump()
                 return True
         elif status == _FEED_TOOLONG:
@@ -170,23 +170,22 @@ class Console:
         return False
 
     def _pump(self) -> bool:
-        """The lines a command sends after its response, as they fit the output;
-        True when none are left."""
-        extra = self._extra
-        if not extra:
+        """The `!param` lines of a list answer, each made when the output has room
+        for it (none is held in memory); True when none are left."""
+        prefix = self._list
+        if prefix is None:
             return True
-        i = self._sent
-        while i < len(extra):
-            text = extra[i]
-            if len(text) > self._room():
-                break
-            self.write(text)
+        params = config_mod.PARAMS
+        i = self._next
+        while i < len(params):
+            entry = params[i]
+            if entry[0].startswith(prefix):
+                if self._room() < _LINE_ROOM:
+                    self._next = i
+                    return False
+                self.write("!param %s\n" % self._describe(entry))
             i += 1
-        if i < len(extra):
-            self._sent = i
-            return False
-        self._extra = []
-        self._sent = 0
+        self._list = None
         return True
 
     def _room(self) -> int:
@@ -211,7 +210,7 @@ class Console:
                 words = words[1:]
                 if not words:
                     raise ConsoleError("E_SYNTAX", "tag without a command")
-            self._extra = []
+            self._list = None
             body = self.dispatch(words[0], words[1:])
             out = "ok" if not body else "ok " + body
         except ConsoleError as exc:
@@ -303,12 +302,13 @@ class Console:
     # session asks for, and a module import would add to its own allocations.
     def cmd_list(self, args):
         prefix = args[0] if args else ""
-        lines = []
+        n = 0
         for entry in config_mod.PARAMS:
             if entry[0].startswith(prefix):
-                lines.append("!param %s\n" % self._describe(entry))
-        self._extra = lines
-        return "n=%d" % len(lines)
+                n += 1
+        self._list = prefix  # the lines follow the response (_pump)
+        self._next = 0
+        return "n=%d" % n
 
     def cmd_param(self, args):
         self._need(args, 1, "param NAME")

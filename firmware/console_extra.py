@@ -79,12 +79,12 @@ def cmd_mem(console, args):
     if hasattr(gc, "mem_free"):
         free = gc.mem_free()
         alloc = gc.mem_alloc()
-    port = console.port
+    port = console.port  # the HAL's console (stdio_console), or None in tests
     return "free=%d alloc=%d collections=%d gc_max_us=%d live_first=%d live_last=%d " \
            "live_max=%d periods=%d overruns=%d skipped=%d dropped=%d lost=%d" % (
                free, alloc, h.collections, h.max_pause_us, h.live_first, h.live_last,
                h.live_max, _periods(app), app.overruns(), app.skipped(), console.dropped,
-               0 if port is None else port.tx_lost)
+               getattr(port, "tx_lost", 0))
 
 
 def _periods(app):

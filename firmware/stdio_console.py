@@ -91,32 +91,25 @@ class StdioConsole:
 
     def console_flush(self):
         """Each slice: at most TX_CHUNK queued bytes to the port, if it takes them now."""
-        used = self._used
-        if not used or not self._writable():
-            return
-        head = self._head
-        n = TX_SIZE - head  # up to the end of the ring; the rest next slice
-        if n > used:
-            n = used
-        if n > TX_CHUNK:
-            n = TX_CHUNK
-        sent = self._send(self._txv[head:head + n])
-        if sent > 0:
-            head += sent
-            self._head = head if head < TX_SIZE else 0
-            self._used = used - sent
+        if self._used and self._writable():
+            self._out(TX_CHUNK)
 
     def console_drain(self):
         """Everything queued, as the port writes it (the fail-safe, before a reset or
         the REPL: the port's own limits apply, docs/reliability.md#console)."""
-        while self._used:
-            head = self._head
-            n = TX_SIZE - head
-            if n > self._used:
-                n = self._used
-            sent = self._send(self._txv[head:head + n])
-            if sent <= 0:
-                return
+        while self._used and self._out(TX_SIZE) > 0:
+            pass
+
+    def _out(self, limit: int) -> int:
+        head = self._head
+        n = TX_SIZE - head  # up to the end of the ring; the rest next time
+        if n > self._used:
+            n = self._used
+        if n > limit:
+            n = limit
+        sent = self._send(self._txv[head:head + n])
+        if sent > 0:
             head += sent
             self._head = head if head < TX_SIZE else 0
             self._used -= sent
+        return sent
