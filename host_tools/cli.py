@@ -22,6 +22,11 @@ COMMANDS = {
     "console": ("console", "interactive console to a board"),
     "param": ("param", "get, set, list, save, load or reset parameters on a board"),
     "coeffs": ("coeffs", "push a coefficient file to a board, or pull the active set"),
+    "status": ("status", "one line on a board: version, uptime, state, flow, alarms, heap"),
+    "reset": ("reset", "reset a board (from its app or the REPL) back to a running copflow"),
+    "log": ("log", "log a board's telemetry to a timestamped CSV"),
+    "plot": ("plot", "plot a telemetry log (copflow log) to a PNG"),
+    "config": ("config", "export, import or diff a board's parameters and coefficients (TOML)"),
     "deploy": ("deploy", "compile and copy the firmware to a board, reboot, check it"),
     "hil": ("hil", "run a scenario: the plant simulator drives a board in lockstep"),
 }

@@ -69,3 +69,52 @@ def cop_curve(pp, season: str, path: Path, coeffs: dict | None = None) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def telemetry(rows: dict[str, list], path: Path, title: str) -> None:
+    """A `copflow log` CSV over time: flow, its setpoint, the optimum and the output;
+    the inlet temperature; the model's and the measured COP_s; and a lane with the
+    state and each alarm while it was active. Missing values are gaps, not zeros."""
+    import math
+
+    t = rows["t_s"]
+    scale, unit = (3600.0, "h") if t and t[-1] > 7200 else (60.0, "min") \
+        if t and t[-1] > 300 else (1.0, "s")
+    x = [v / scale for v in t]
+    fig, axes = plt.subplots(4, 1, figsize=(10, 9), sharex=True,
+                             gridspec_kw={"height_ratios": [3, 2, 2, 1.4]})
+    for key, style, label in (("flow_pct", "-", "flow"), ("flow_sp_pct", "--", "setpoint"),
+                              ("p_opt_pct", ":", "model optimum"),
+                              ("output_pct", "-.", "output")):
+        axes[0].plot(x, rows[key], style, label=label)
+    axes[0].set_ylabel("% of design flow")
+    axes[0].legend(loc="best", fontsize="small")
+    axes[1].plot(x, rows["t_in_c"], label="unit inlet")
+    axes[1].set_ylabel("temperature, degC")
+    axes[2].plot(x, rows["cop_model"], label="model")
+    axes[2].plot(x, rows["cop_meas"], label="measured")
+    axes[2].set_ylabel("COP_s")
+    axes[2].legend(loc="best", fontsize="small")
+    # state/alarm lane: one row per state and alarm name seen, marked while active
+    lanes = sorted({s for s in rows["state"] if s}) + sorted(
+        {a for names in rows["alarms"] for a in names.split()})
+    for i, lane in enumerate(lanes):
+        on = [xi for xi, s, a in zip(x, rows["state"], rows["alarms"], strict=True)
+              if s == lane or lane in a.split()]
+        axes[3].plot(on, [i] * len(on), "|", markersize=8,
+                     color="tab:red" if lane not in rows["state"] else "tab:blue")
+    axes[3].set_yticks(range(len(lanes)), lanes, fontsize="small")
+    axes[3].set_ylim(-0.5, max(0.5, len(lanes) - 0.5))
+    axes[3].set_xlabel(f"time, {unit}")
+    for ax in axes[:3]:
+        # a trace that is constant to 0.1 % shows as a line, not as noise
+        lo, hi = ax.get_ylim()
+        values = [v for line in ax.get_lines() for v in line.get_ydata()
+                  if isinstance(v, float) and not math.isnan(v)]
+        if values and max(values) - min(values) < 1e-3 * max(1.0, abs(max(values))):
+            mid = (max(values) + min(values)) / 2
+            ax.set_ylim(mid - 0.05 * max(1.0, abs(mid)), mid + 0.05 * max(1.0, abs(mid)))
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

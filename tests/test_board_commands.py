@@ -1,0 +1,119 @@
+"""status, reset, log, plot and config export/import/diff against one virtual board
+(issue 14)."""
+
+import csv
+import json
+import sys
+import time
+
+import pytest
+
+from host_tools.cli import main
+from host_tools.errors import CopflowError
+from host_tools.link import Link
+from host_tools.vboard import VirtualBoard
+
+
+@pytest.fixture(scope="module")
+def port(tmp_path_factory):
+    flash = tmp_path_factory.mktemp("board-commands") / "flash"
+    with VirtualBoard(flash, restart_delay_s=0.05, log=sys.stderr) as board:
+        with Link(board.port, timeout_s=10.0) as link:
+            link.wait_for("!boot", 20.0)
+        yield board.port
+
+
+@pytest.fixture
+def link(port):
+    with Link(port, timeout_s=10.0) as link:
+        link.command("defaults")
+        yield link
+
+
+def test_status_is_one_line_with_alarm_names_and_missing_values(port, link, capsys):
+    link.command("set period_ms 100")
+    time.sleep(1.0)  # enough ticks for the missing sensors to be declared
+    assert main(["status", "--port", port]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and out.startswith("copflow ") and " on esp32, up " in out
+    assert "FLOW_MISSING" in out and "T_MISSING" in out and "flow missing" in out
+    assert "t_in missing" in out and "heap " in out
+    assert main(["status", "--port", port, "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["flow_pct"] is None and "FLOW_MISSING" in s["alarms"] and s["heap_free"] > 0
+
+
+@pytest.mark.parametrize("start", ["app", "repl", "raw-repl"])
+def test_reset_comes_back_to_copflow(port, link, start, capsys):
+    if start != "app":
+        link.write_raw(b"\x03\x03")  # break into the REPL
+        time.sleep(1.0)
+        if start == "raw-repl":
+            link.write_raw(b"\r\x01")  # as mpremote leaves it
+            time.sleep(0.5)
+        with pytest.raises(CopflowError, match="no response"):
+            link.request("hello", timeout_s=1.0)  # the REPL, not copflow
+    assert main(["reset", "--port", port]) == 0
+    assert "copflow running (boot " in capsys.readouterr().out
+    with Link(port, timeout_s=10.0) as again:
+        assert again.command("hello").fields()["proto"] == "1"
+
+
+def test_log_writes_timestamped_rows_and_plot_draws_them(port, link, tmp_path, capsys):
+    link.command("set period_ms 100")
+    out = tmp_path / "run.csv"
+    assert main(["log", "--port", port, "--seconds", "2", "--period-ms", "100",
+                 "-o", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) >= 5
+    last = rows[-1]
+    assert last["time_utc"].endswith("+00:00") and float(last["t_s"]) > 0
+    assert "FLOW_MISSING" in last["alarms"].split()  # names, not a hex mask
+    assert last["flow_pct"] == "" and last["t_in_c"] == ""  # missing, not 0
+    assert f"wrote {len(rows)} rows" in capsys.readouterr().out
+    png = tmp_path / "run.png"
+    assert main(["plot", str(out)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["plot", str(tmp_path / "none.csv")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_config_export_diff_import_round_trip(port, link, tmp_path, capsys):
+    path = tmp_path / "board.toml"
+    assert main(["config", "export", "--port", port, str(path)]) == 0
+    text = path.read_text()
+    assert 'format = "copflow-config/1"' in text and "[coeffs.heating]" in text
+    assert main(["config", "diff", "--port", port, str(path)]) == 0
+    path.write_text(text.replace("\nkp = 0.4", "\nkp = 0.3")
+                    .replace("\nperiod_ms = 1000", "\nperiod_ms = 500")
+                    .replace('name = "paper-corrected"', 'name = "mine"')
+                    .replace("c = 9.091", "c = 9.5"))
+    capsys.readouterr()
+    assert main(["config", "diff", "--port", port, str(path)]) == 1
+    diff = capsys.readouterr().out
+    assert "params.kp: board 0.4, file 0.3" in diff and "coeffs.heating.c" in diff
+    assert main(["config", "import", "--port", port, str(path)]) == 0
+    assert main(["config", "diff", "--port", port, str(path)]) == 0
+    assert link.command("get kp").fields()["kp"] == "0.3"
+    assert "name=mine" in link.command("coeffs").body
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (("\nkp = 0.4", "\nkp = 300"), "params.kp"),
+    (("\nkp = 0.4", "\nkq = 3"), "params.kq: unknown parameter"),
+    (("\np_min_heating = 30.0", "\np_min_heating = 120.0"), "p_min_heating"),
+    (("c = 9.091", "c = \"x\""), "heating"),
+    (('format = "copflow-config/1"', 'format = "x"'), "not a copflow-config/1 file"),
+])
+def test_a_bad_config_file_changes_nothing(port, link, tmp_path, capsys, edit, message):
+    path = tmp_path / "board.toml"
+    assert main(["config", "export", "--port", port, str(path)]) == 0
+    # change something valid too: it must not reach the board either
+    path.write_text(path.read_text().replace("\nti_s = 15.0", "\nti_s = 20.0")
+                    .replace(*edit))
+    before = link.command("coeffs").body, link.command("get ti_s").body
+    capsys.readouterr()
+    assert main(["config", "import", "--port", port, str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert (link.command("coeffs").body, link.command("get ti_s").body) == before
