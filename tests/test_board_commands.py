@@ -117,3 +117,28 @@ def test_a_bad_config_file_changes_nothing(port, link, tmp_path, capsys, edit, m
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err, err
     assert (link.command("coeffs").body, link.command("get ti_s").body) == before
+
+
+def test_console_session(port, link):
+    """help NAME locally, telemetry lines shown with a time, alarms by name, a status
+    line current after a change, reset from the REPL, all in one piped session."""
+    import subprocess
+
+    link.command("set period_ms 100")
+    time.sleep(1.0)  # the missing sensors declared (fault_ticks)
+
+    script = ("help kp\nalarms\nset period_ms 200\ntel period 200\ntel on\nset ti_s 16\n"
+              "set ti_s 15\ntel off\n"
+              "set kp 0.3\nget kp\nreset\nget kp\nquit\n")
+    proc = subprocess.run([sys.executable, "-m", "host_tools.cli", "console", "--port", port],
+                          input=script, capture_output=True, text=True, timeout=120)
+    out = proc.stdout
+    assert proc.returncode == 0, proc.stderr
+    assert "kp: flow PI proportional gain" in out
+    assert "active: T_MISSING FLOW_MISSING" in out  # not a hex mask
+    assert " tel [auto/" in out  # !tel lines shown, timestamped
+    assert "flow missing" in out
+    assert "flow 0.0 %" not in out.split("copflow running again")[0]  # until the reset
+    assert "copflow running again (boot " in out
+    assert out.count("kp=0.3") == 2  # set, get
+    assert "kp=0.4" in out.split("copflow running again")[1]  # the reset dropped it
