@@ -22,11 +22,16 @@ def time_series(result, path: Path) -> None:
     axes[0].plot(s["time_h"], s["flow_percent"], label="flow")
     axes[0].plot(s["time_h"], s["flow_sp_percent"], "--", label="setpoint")
     axes[0].plot(s["time_h"], s["optimal_percent_true"], ":", label="plant optimum")
+    axes[0].axhline(100.0, color="grey", linewidth=0.8, linestyle="-.",
+                    label="constant design flow")
     axes[0].set_ylabel("flow, % of design")
     axes[0].legend(loc="best")
     axes[1].plot(s["time_h"], s["cop_s"], label="controlled")
     axes[1].plot(s["time_h"], s["cop_s_oracle"], ":", label="oracle")
+    axes[1].axhline(result.baseline_cop_s, color="grey", linewidth=0.8, linestyle="-.",
+                    label="constant design flow (run average)")
     axes[1].set_ylabel("COP_s")
+    _no_noise(axes[1])
     axes[1].legend(loc="best")
     axes[2].plot(s["time_h"], s["t_river_c"], label="river")
     axes[2].plot(s["time_h"], s["t_in_c"], label="unit inlet")
@@ -40,8 +45,21 @@ def time_series(result, path: Path) -> None:
     plt.close(fig)
 
 
-def cop_curve(pp, season: str, path: Path, coeffs: dict | None = None) -> None:
-    """COP_s against flow: the plant's truth, the firmware model, the paper's points."""
+def _no_noise(ax, span: float = 0.02) -> None:
+    """A trace that moves by less than `span` is drawn on an axis at least that tall,
+    so +-0.001 of float noise does not fill the plot like a signal."""
+    lo, hi = ax.get_ylim()
+    if hi - lo < span:
+        mid = (hi + lo) / 2.0
+        ax.set_ylim(mid - span / 2.0, mid + span / 2.0)
+
+
+def cop_curve(pp, season: str, path: Path, coeffs: dict | None = None,
+              settled: float | None = None) -> None:
+    """COP_s against flow at the bench temperature: the plant's measured curve (the
+    truth), where the firmware settled on it, the model's curve and its peak, the
+    plant's optimum and the paper's point. The caption says how far the model's peak
+    is from the plant's and why they differ."""
     import_firmware()
     from core import coeffs as coeff_mod
     from core import presets
@@ -50,23 +68,44 @@ def cop_curve(pp, season: str, path: Path, coeffs: dict | None = None) -> None:
     plant = Plant(pp, season)
     t = plant.bench_t_river_c
     tab = plant.table(t)
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = plt.subplots(figsize=(8, 5.6))
     ok = tab["trip"] == 0
-    ax.plot(tab["pct"][ok], tab["cop"][ok], label="plant (truth)")
+    ax.plot(tab["pct"][ok], tab["cop"][ok], label="plant, measured COP_s (truth)")
     data = coeffs or presets.preset("default")
+    caption = ""
+    best = plant.optimum(t)
     if season in data:
         model = coeff_mod.parse_season(season, data[season])
         xs = [p for p in tab["pct"] if model.p_lo <= p <= model.p_hi]
-        ax.plot(xs, [model.cop(p, t) for p in xs], "--", label=f"model ({data.get('name')})")
+        ys = [model.cop(p, t) for p in xs]
+        name = data.get("name", "set")
+        ax.plot(xs, ys, "--", label=f"model COP_s ({name})")
+        if ys:
+            i = max(range(len(ys)), key=ys.__getitem__)
+            ax.plot([xs[i]], [ys[i]], "v", color="tab:orange", label="model peak")
+            caption = (f"model ({name}) peaks at {xs[i]:.1f} % with COP_s {ys[i]:.2f}; the "
+                       f"plant at {best.flow_percent:.1f} % with {best.cop_s:.2f}. The model's "
+                       f"level is its bench's, not this plant's: the firmware uses only where "
+                       f"its peak lies, so a level offset costs nothing, a shifted peak does "
+                       f"(copflow sweep --refine, fit, coeffs push).")
     for i, (p, cop) in enumerate(PAPER_POINTS[season]):
         ax.plot([p], [cop], "ko", label="paper, measured optimum" if i == 0 else None)
-    best = plant.optimum(t)
     ax.plot([best.flow_percent], [best.cop_s], "r^", label="plant optimum")
+    if settled is not None and tab["pct"][ok].size:
+        import numpy as np
+
+        cop_at = float(np.interp(settled, tab["pct"][ok], tab["cop"][ok]))
+        ax.plot([settled], [cop_at], "s", color="tab:green", markersize=11, mfc="none",
+                markeredgewidth=2, label=f"firmware settled: {settled:.1f} %, COP_s {cop_at:.3f}")
     ax.set_xlabel("flow, % of design")
     ax.set_ylabel("COP_s")
     ax.set_title(f"{season} at {t:.1f} degC")
-    ax.legend(loc="best")
-    fig.tight_layout()
+    ax.legend(loc="best", fontsize="small")
+    if caption:
+        fig.text(0.01, 0.01, caption, fontsize=7.5, wrap=True, va="bottom")
+        fig.tight_layout(rect=(0, 0.08, 1, 1))
+    else:
+        fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 

@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from host_tools.commands.hil import run_scenario
-    from host_tools.commands.sim import write_outputs
+    from host_tools.commands.sim import kwh_saved, write_outputs
     from host_tools.link import Link
     from host_tools.vboard import VirtualBoard
 
@@ -52,18 +52,20 @@ def run(args: argparse.Namespace) -> int:
                          "plant_optimum_percent": result.optimal_percent_true,
                          "oracle_cop_s": result.oracle_cop_s,
                          "paper_optimum_percent": p_paper, "paper_cop_s": cop_paper,
+                         "kwh_saved_vs_constant": kwh_saved(result),
                          "ticks_per_s": timing["ticks_per_s"], "out": str(out)})
     if args.json:
         print(json.dumps({"scenarios": rows}, indent=2))
         return 0
     print()
     print(f"{'scenario':<14} {'flow %':>7} {'COP_s':>7} {'const.':>7} {'optimum %':>10} "
-          f"{'oracle':>7} {'paper %':>8} {'paper COP':>9}")
+          f"{'oracle':>7} {'paper %':>8} {'paper COP':>9} {'saved kWh':>9}")
     for r in rows:
         print(f"{r['scenario']:<14} {r['flow_percent']:7.1f} {r['cop_s']:7.3f} "
               f"{r['constant_flow_cop_s']:7.3f} {r['plant_optimum_percent']:10.1f} "
               f"{r['oracle_cop_s']:7.3f} {r['paper_optimum_percent']:8.1f} "
-              f"{r['paper_cop_s']:9.2f}")
+              f"{r['paper_cop_s']:9.2f} {r['kwh_saved_vs_constant']:9.3f}")
     print(f"\nflow %: where the firmware settled; const.: constant design flow; optimum: the "
-          f"plant's own; plots and CSVs in {args.out}/")
+          f"plant's own; saved kWh: electricity saved against constant design flow for "
+          f"the same heat; plots and CSVs in {args.out}/")
     return 0

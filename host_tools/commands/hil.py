@@ -47,7 +47,10 @@ def run(args: argparse.Namespace) -> int:
         scenario, result, timing, pp, coeffs = run_scenario(port, args.scenario, args.coeffs,
                                                             max(args.timeout, 5.0),
                                                             realtime=args.realtime)
-    summary = {**result.summary(), **timing, "scenario": scenario.name}
+    from host_tools.commands.sim import kwh_saved
+
+    summary = {**result.summary(), **timing, "scenario": scenario.name,
+               "kwh_saved_vs_constant": kwh_saved(result)}
     if args.out:
         from host_tools.commands.sim import write_outputs
 
@@ -62,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
           f"(ratio {result.ratio_to_oracle:.4f})  constant 100 % {result.baseline_cop_s:.3f}")
     print(f"  final flow {result.flow_percent_final:.1f} % "
           f"(plant optimum {result.optimal_percent_true:.1f} %)")
+    print(f"  saved {kwh_saved(result):.3f} kWh of electricity against constant 100 % flow "
+          f"({result.heat_kwh:.2f} kWh of heat)")
     if timing.get("board_cop_meas") is not None:
         print(f"  the board's measured COP_s (its last cop_window_s) "
               f"{timing['board_cop_meas']:.3f}")

@@ -77,8 +77,17 @@ def run_scenario(args: argparse.Namespace, coeffs: dict | None) -> int:
     return 0
 
 
+def kwh_saved(result) -> float:
+    """Electricity saved against the constant-design-flow baseline over the run, for
+    the same heat: heat / baseline COP_s - electricity used (kWh; negative if worse)."""
+    if result.baseline_cop_s <= 0:
+        return 0.0
+    return result.heat_kwh / result.baseline_cop_s - result.electric_kwh
+
+
 def report(args, result, pp, season: str, coeffs, title: str, extra: dict | None = None):
-    summary = {**result.summary(), **(extra or {})}
+    summary = {**result.summary(), "kwh_saved_vs_constant": kwh_saved(result),
+               **(extra or {})}
     if args.out:
         write_outputs(args.out, result, pp, season, coeffs)
         summary["out"] = str(args.out)
@@ -93,8 +102,15 @@ def report(args, result, pp, season: str, coeffs, title: str, extra: dict | None
               f"(plant optimum {result.optimal_percent_true:.1f} %)")
         print(f"  energy           {result.heat_kwh:.2f} kWh out, "
               f"{result.electric_kwh:.2f} kWh in")
+        print(f"  saved            {kwh_saved(result):.3f} kWh of electricity against "
+              f"constant 100 % flow ({_percent(kwh_saved(result), result)})")
         if result.alarms_seen:
             print(f"  alarms seen      {' '.join(result.alarms_seen)}")
+
+
+def _percent(saved: float, result) -> str:
+    base = result.heat_kwh / result.baseline_cop_s if result.baseline_cop_s > 0 else 0.0
+    return f"{100.0 * saved / base:.1f} %" if base > 0 else "-"
 
 
 def write_outputs(out: Path, result, pp, season: str, coeffs: dict | None = None) -> None:
@@ -108,4 +124,5 @@ def write_outputs(out: Path, result, pp, season: str, coeffs: dict | None = None
     from host_tools import plots
 
     plots.time_series(result, out / "timeseries.png")
-    plots.cop_curve(pp, season, out / "cop_vs_flow.png", coeffs)
+    plots.cop_curve(pp, season, out / "cop_vs_flow.png", coeffs,
+                    settled=result.flow_percent_final)
