@@ -132,7 +132,7 @@ def test_rp2_cdc_host_not_reading_for_60_s_keeps_the_loop_on_time(rig):
     rig.run_ms(500)
     status = [x for x in port.received.decode(errors="replace").split("\n")
               if x.startswith("ok mode=")]
-    assert status and "dropped=%d" % app.console.dropped in status[-1]
+    assert status and f"dropped={app.console.dropped}" in status[-1]
 
 
 def test_rp2_cdc_a_blocking_write_would_have_stopped_the_loop(rig):
