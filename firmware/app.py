@@ -73,6 +73,7 @@ class App:
         self._tick_ms = self._up_ms  # the last control tick or HIL step (watchdog health)
         self.controller = Controller()
         self._hil = None  # the HilPort while a HIL session is on (hil.py is loaded only then)
+        self._bms = getattr(hal, "bms", None)  # the BMS's Modbus slave (docs/bms.md), if any
         self.heap = HeapStats()
         self.meter = CopMeter()
         self.config_source = "defaults"  # store.SOURCE_DEFAULTS, until load_boot_config
@@ -237,10 +238,12 @@ class App:
 
     def hil_step(self, dt_ms: int):
         """Lockstep: one control tick on injected measurements and simulated time."""
+        hil = self._hil
+        if hil is None:  # the console asks for lockstep first
+            raise ValueError("hil step needs a HIL session")
         controller = self.controller
         now = self.loop.now()
         self._tick_ms = now
-        hil = self._hil
         hil.streamed(now)  # the lockstep link is alive (hil_timeout_s)
         hil.fill(controller.meas, now)
         cmd = controller.step(hil.advance(dt_ms))
@@ -273,10 +276,15 @@ class App:
             now = self.loop.wait()
         hal = self.hal
         hal.poll(now)
+        bms = self._bms
+        if bms is not None and bms.function:
+            import bms as bms_map  # the register map, loaded when a BMS first asks
+
+            bms_map.answer(self, bms)
         console = self.console
         console.service(hal, now)  # bounded input, one request at most; queued output
         self._count_uptime(now)
-        if lockstep:
+        if lockstep and hil is not None:
             if hil.expired(now):
                 self.hil_stop()
                 hal.console_write("!hil off reason=timeout\n")

@@ -33,7 +33,7 @@ def _build():
     # Imported one at a time, a collection after each (the boot peak stays
     # low). Not bound to names and not in a loop: frames stay small wherever a
     # collection runs (each local and a loop's iterator make the frame bigger).
-    # store.py and hil.py are not among them: the app loads them when needed.
+    # hil.py is not among them: the app loads it for a HIL session only.
     gc.collect()
     __import__("core.controller")
     gc.collect()
@@ -48,6 +48,12 @@ def _build():
     gc.collect()
     a = sys.modules["app"].App(hal)
     hal = None
+    gc.collect()
+    # The app loads these itself for the boot's config and drops them after;
+    # imported here first so that their import's garbage goes before the parse.
+    __import__("store")
+    gc.collect()
+    __import__("boot_config")
     gc.collect()
     a.load_boot_config()
     gc.collect()

@@ -163,7 +163,7 @@ def _build(section, io, buses):
     if driver == "valve_3point":
         off = 0 if params["active"] == "high" else 1
         return cls(io.pin_out(pins["open"], off), io.pin_out(pins["close"], off), params)
-    # vfd
+    # vfd, and the BMS's Modbus slave: a UART and an optional RS-485 DE pin
     de = pins.get("de")
     return cls(io.uart(pins["uart"], pins["tx"], pins["rx"]), params,
                de=None if de is None else io.pin_out(de, 0),
@@ -211,6 +211,7 @@ class BoardHal(StdioConsole):
         self.t_out = None
         self.unit_power = None
         self.pump_power = None
+        self.bms = None  # the BMS's Modbus slave (drivers.modbus_slave), when configured
         self._running_pin = None
         self._heating_pin = None
         self._active = 0
@@ -227,6 +228,7 @@ class BoardHal(StdioConsole):
         self.t_out = drivers.get("t_out")
         self.unit_power = drivers.get("unit_power")
         self.pump_power = drivers.get("pump_power")
+        self.bms = drivers.get("bms")
         self._polled = tuple(drivers.values())
         inputs = plan["inputs"]
         self._active = 0 if plan["active_low"] else 1

@@ -13,6 +13,7 @@ class SimHal(StdioConsole):
     board_name = "virtual"
     boot_error = ""
     watchdog_reset = False
+    bms = None  # no BMS port without a board profile
 
     def __init__(self, board_name: str = "virtual"):
         StdioConsole.__init__(self)

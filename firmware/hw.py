@@ -44,7 +44,12 @@ _S0 = {"s0": ("drivers.s0_meter", "S0Meter", (("pulse", "in", True),)),
        "s0_pcnt": ("drivers.s0_pcnt", "S0MeterPcnt", (("pulse", "in", True),))}
 DRIVERS["unit_power"] = _S0
 DRIVERS["pump_power"] = _S0
-SECTIONS = ("temperature", "flow", "actuator", "t_out", "unit_power", "pump_power")
+# The building management system's Modbus RTU port (docs/bms.md): this board
+# is the slave there. Off unless /hw.json has a "bms" section.
+DRIVERS["bms"] = {"modbus": ("drivers.modbus_slave", "ModbusSlave",
+                             (("uart", "uart", True), ("tx", "uart_tx", True),
+                              ("rx", "uart_rx", True), ("de", "out", False)))}
+SECTIONS = ("temperature", "flow", "actuator", "t_out", "unit_power", "pump_power", "bms")
 INPUTS = ("unit_running", "unit_heating")
 _TOP_KEYS = ("profile",) + SECTIONS + ("inputs", "watchdog_s", "external_pull_ups")
 # bus kind -> profile key; bus pin kind -> (bus role, name in the profile's pin lists)

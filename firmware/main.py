@@ -8,8 +8,9 @@
 # 2. The actuator outputs are made safe by a tiny module, before any heavy import.
 # 3. Maintenance: /maint removed, `!maint`, the REPL -- no watchdog, no loop.
 #    Otherwise board.boot() imports and builds the firmware in phases, and
-#    app.start() runs the loop once the boot code is dropped; a boot that fails goes through the fail-safe and stops at the
-#    REPL (the watchdog starts only with the loop, so it cannot reset-loop).
+#    app.start() runs the loop once the boot code is dropped; a boot that fails
+#    goes through the fail-safe and stops at the REPL (the watchdog starts only
+#    with the loop, so it cannot reset-loop).
 # Automatic garbage collection is left as the port has it (on, on a board); the
 # host entry points switch it off before this runs.
 import os

@@ -16,10 +16,11 @@
 # 03 reply 5 + byte count, a 06/16 echo 8), so the end of a frame is found by
 # counting, not by timing the 1.5-character gaps, which a 10 ms poll slice
 # cannot see.
-from array import array
-
 from core.compat import const
 from core.ticks import ticks_add, ticks_diff
+
+# BAUDS, char_bits, crc16 and PARITY are this module's API too (vfd.py, the tests)
+from drivers.rtu_line import BAUDS, PARITY, Sender, char_bits, char_us, crc16, gap_ms  # noqa: F401
 
 READ_HOLDING = const(3)
 WRITE_SINGLE = const(6)
@@ -46,38 +47,6 @@ _SCRATCH = const(32)
 _MAX_CHUNKS = const(_RX_SIZE // _SCRATCH + 2)
 
 
-def _make_table():
-    table = array("H", [0] * 256)
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0xA001 if c & 1 else c >> 1
-        table[i] = c
-    return table
-
-
-# Table-driven: one lookup per byte instead of eight shift/xor steps, which
-# matters in bytecode (a 255-byte reply is checked inside one poll).
-_TABLE = _make_table()
-
-
-def crc16(buf, n: int = -1) -> int:
-    """CRC-16/MODBUS (reflected poly 0xA001, init 0xFFFF) of buf[:n]; the low
-    byte goes on the wire first."""
-    if n < 0:
-        n = len(buf)
-    crc = 0xFFFF
-    table = _TABLE
-    for i in range(n):
-        crc = (crc >> 8) ^ table[(crc ^ buf[i]) & 0xFF]
-    return crc
-
-
-def char_bits(parity: bool, stop_bits: int) -> int:
-    """Bits per character on the wire: start + 8 data + parity + stop."""
-    return 9 + (1 if parity else 0) + stop_bits
-
-
 class ModbusError(ValueError):
     """A request the master cannot build (programming or configuration error)."""
 
@@ -98,30 +67,15 @@ class ModbusMaster:
                  timeout_ms: int = 200, retries: int = 2, sleep_us=None):
         if baud <= 0 or bits_per_char <= 0:
             raise ModbusError("baud and bits_per_char must be positive")
-        flush = getattr(uart, "flush", None)
-        if de is not None and flush is None and sleep_us is None:
-            # Dropping DE early cuts off the request's last bytes; late, it
-            # talks over the reply. Without flush() the frame time must be waited.
-            raise ModbusError("a DE pin needs uart.flush() or a sleep_us callable")
         self._uart = uart
-        self._de = de
-        self._flush = flush
-        # UART.txdone(): True once the last stop bit has left (both ports at
-        # v1.27). RP2's flush() waits for the shift register only from v1.24,
-        # so DE is released on txdone(), or one character time after flush().
-        self._txdone = getattr(uart, "txdone", None)
-        self._sleep_us = sleep_us
+        self._char_us = char_us(baud, bits_per_char)
+        try:
+            self._line = Sender(uart, de, self._char_us, sleep_us)
+        except ValueError as exc:
+            raise ModbusError(str(exc))
         self._timeout_ms = timeout_ms
         self._retries = retries
-        # Character time in microseconds, rounded up.
-        self._char_us = (bits_per_char * 1000000 + baud - 1) // baud
-        # Serial line spec 2.5.1.1: above 19200 baud t3.5 is fixed at 1750 us.
-        t35_us = 1750 if baud > 19200 else (7 * self._char_us + 1) // 2
-        # now_ms only says which millisecond a byte was seen in, so one more
-        # millisecond guarantees the whole silence really passed.
-        self._gap_ms = (t35_us + 999) // 1000 + 1
-        if de is not None:
-            de.value(0)
+        self._gap_ms = gap_ms(self._char_us, baud)
 
         self._tx = bytearray(_TX_SIZE)
         view = memoryview(self._tx)
@@ -268,16 +222,7 @@ class ModbusMaster:
             self._heard = True
 
     def _transmit(self, now_ms: int):
-        de = self._de
-        if de is not None:
-            de.value(1)
-        self._uart.write(self._tx_views[self._tx_len])
-        if de is not None:
-            # The one wait in this driver: the frame must leave the shift
-            # register before the transceiver is turned around (8 bytes at
-            # 19200 baud: 4.6 ms). See docs: RS-485 direction control.
-            self._wait_sent()
-            de.value(0)
+        self._line.send(self._tx_views[self._tx_len], self._tx_len)
         self._attempts += 1
         self.frames_sent += 1
         self._rx_len = 0
@@ -285,49 +230,20 @@ class ModbusMaster:
         self._deadline = ticks_add(now_ms, self._wait_ms)
         self._state = WAITING
 
-    def _wait_sent(self):
-        flush = self._flush
-        sleep_us = self._sleep_us
-        if flush is None:
-            if sleep_us is not None:
-                sleep_us(self._tx_len * self._char_us)
-            return
-        flush()
-        txdone = self._txdone
-        if txdone is not None:
-            # At most the last character is still shifting out; a UART that
-            # never reports done must not hang the loop (a few ms at most).
-            for _ in range(200):
-                if txdone():
-                    return
-                if sleep_us is not None:
-                    sleep_us(self._char_us // 8 + 1)
-            return
-        if sleep_us is not None:
-            sleep_us(self._char_us)
-
     def release(self):
         """Fail-safe: abandon any transaction and release the bus (DE low)."""
         self._state = IDLE
-        if self._de is not None:
-            self._de.value(0)
+        self._line.release()
 
     def send_now(self, slave: int, function: int, address: int, value: int, values=None):
         """Fail-safe: transmit one request at once and release DE, waiting for
         no reply (whatever transaction was running is abandoned)."""
         self._state = IDLE
         self.start_request(slave, function, address, value, values)
-        de = self._de
         try:
-            if de is not None:
-                de.value(1)
-            self._uart.write(self._tx_views[self._tx_len])
-            if de is not None:
-                self._wait_sent()
+            self._line.send(self._tx_views[self._tx_len], self._tx_len)
         finally:
             self._state = IDLE
-            if de is not None:
-                de.value(0)
 
     def _receive(self, now_ms: int):
         uart = self._uart

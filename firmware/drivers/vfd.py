@@ -19,7 +19,7 @@ from drivers import modbus_rtu as mb
 from drivers import vfd_maps
 
 PARITIES = ("even", "none", "odd")
-BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+BAUDS = mb.BAUDS
 
 PARAMS = (
     ("address", "", 1, 247, 1, "Modbus address of the drive"),
@@ -40,9 +40,6 @@ _J_CMD = const(0)
 _J_RESET = const(1)
 _J_READ = const(2)  # + block index
 
-_UART_PARITY = {"even": 0, "odd": 1, "none": None}
-
-
 class Vfd:
     """VFD actuator: apply(output_pct, run), poll(now_ms), fault, position_pct,
     and the read-backs freq_hz, power_kw, trip_code, running."""
@@ -54,7 +51,7 @@ class Vfd:
         m = vfd_maps.get(params["map"])
         self._check_map(m)
         parity = params["parity"]
-        uart.init(baudrate=params["baud"], bits=8, parity=_UART_PARITY[parity],
+        uart.init(baudrate=params["baud"], bits=8, parity=mb.PARITY[parity],
                   stop=params["stop_bits"])
         bits = mb.char_bits(parity != "none", params["stop_bits"])
         self.master = mb.ModbusMaster(uart, de, params["baud"], bits, params["timeout_ms"],

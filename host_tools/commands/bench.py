@@ -289,7 +289,7 @@ def measure_modules(profile: str) -> dict:
         (flash / "bench_order.txt").write_text("\n".join(module_order()) + "\n")
         result = flash / "bench_modules.json"
         with VirtualBoard(flash, heap=MEMORY_HEAP, log=subprocess.DEVNULL, profile=profile):
-            _wait_for_file(result, "baseline", 0, 60.0)
+            _wait_for_file(result, "baseline", 0, 180.0)
         return json.loads(result.read_text())
 
 

@@ -39,7 +39,7 @@ def test_profile_default_pins_are_usable_for_their_roles():
                     assert pin is not None, f"{name}: no default for {section} {driver}.{role}"
                     bus = kind.split("_")[0]  # uart_tx -> uart, spi_sck -> spi
                     extra = ("dac" if prof["dac"] else "pwm") if kind == "analog" else \
-                        prof["pins"].get(f"{driver}.{bus}")
+                        prof["pins"].get(f"{section}.{bus}", prof["pins"].get(f"{driver}.{bus}"))
                     hw.check_pin(f"{section}.pins.{role}", pin, kind, prof, extra)
 
 

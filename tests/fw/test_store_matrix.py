@@ -11,6 +11,7 @@ import os
 from binascii import hexlify
 
 import boot_config
+
 import store as store_mod
 from app import App
 from core import alarms

@@ -140,7 +140,8 @@ def test_ctrl_c_while_the_rs485_transmitter_is_on_releases_de(rig):
     app = rig.build(vfd)
     de = rig.plan(vfd)["actuator"]["pins"]["de"]
     master = app.hal.actuator.master
-    flush = master._flush
+    line = master._line  # drivers/rtu_line.Sender: the frame and DE
+    flush = line._flush
     fired = []
 
     def flush_then_ctrl_c():
@@ -152,7 +153,7 @@ def test_ctrl_c_while_the_rs485_transmitter_is_on_releases_de(rig):
             fired.append(rig.w.level(de))
             raise KeyboardInterrupt
 
-    master._flush = flush_then_ctrl_c
+    line._flush = flush_then_ctrl_c
     start_to_repl(app)
     assert fired == [1]  # DE was high when the interrupt came
     assert rig.w.level(de) == 0
