@@ -1,11 +1,11 @@
 # The building management system's view of the controller: the register map
 # behind the Modbus slave (drivers/modbus_slave.py), version 1 (docs/bms.md).
 # App.slice calls answer() when the slave holds a request. Reads come from the
-# running state; writes go through the console's own commands (`mode`, `out`,
-# `season`), so they are validated exactly as a typed command is and refused
-# while the console is locked. Loaded the first time a BMS asks something.
+# running state; writes set the same parameters as the console's `mode`, `out`
+# and `season`, through the same whole-config validation, and are refused while
+# the console is locked. Loaded the first time a BMS asks something.
 from core.compat import const
-from core.config import MODES, SEASONS, ConfigError, check_param
+from core.config import MODES, SEASONS, ConfigError
 from drivers.modbus_slave import (
     DEVICE_FAILURE,
     ILLEGAL_ADDRESS,
@@ -19,11 +19,18 @@ MAP_VERSION = const(1)
 INPUTS = const(7)  # IR0 version, IR1 state, IR2 flow, IR3 inlet, IR4 alarms, IR5 optimum, IR6 COP
 HOLDINGS = const(3)  # HR0 mode, HR1 manual output, HR2 season
 MISSING = const(0x8000)  # a signed register's "no value"
-_COMMANDS = ("mode", "out", "season")  # HR0..HR2 as console commands
-_PARAMS = ("mode", "manual_output_pct", "season")  # ... and the parameters they set
+_PARAMS = ("mode", "manual_output_pct", "season")  # HR0..HR2
 
 
 def answer(app, slave):
+    try:
+        _answer(app, slave)
+    except Exception:  # MemoryError, or a bug: the BMS hears it, the loop goes on
+        if slave.function:
+            slave.reply(DEVICE_FAILURE)
+
+
+def _answer(app, slave):
     function = slave.function
     first = slave.address
     count = slave.count
@@ -82,32 +89,25 @@ def _holding(app, reg: int) -> int:
 
 
 def _write(app, first: int, values, count: int) -> int:
-    """Apply HR writes through the console: an exception code, or 0. Every value
-    is checked as its parameter before the first is applied, so a refused write
-    changes nothing; the console then applies them (and refuses all while locked)."""
-    texts = []
+    """Apply HR writes as one config change, validated as a whole exactly as a
+    console `set` is (nothing changes unless all of it is valid): an exception
+    code, or 0. Refused while the console is locked."""
+    if app.console.locked:
+        return ILLEGAL_FUNCTION
+    controller = app.controller
+    params = dict(controller.config["params"])
+    for i in range(count):
+        reg = first + i
+        v = values[i]
+        if reg == 1:
+            params[_PARAMS[1]] = v / 10.0
+        elif v > 2:
+            return ILLEGAL_VALUE
+        else:
+            params[_PARAMS[reg]] = (MODES if reg == 0 else SEASONS)[v]
     try:
-        for i in range(count):
-            reg = first + i
-            v = values[i]
-            if reg == 1:
-                text = "%d.%d" % (v // 10, v % 10)
-            elif v > 2:
-                return ILLEGAL_VALUE
-            else:
-                text = (MODES if reg == 0 else SEASONS)[v]
-            check_param(_PARAMS[reg], text)
-            texts.append(text)
-        console = app.console
-        for i in range(count):
-            console.dispatch(_COMMANDS[first + i], [texts[i]])
+        controller.apply_config({"params": params, "coeffs": controller.config["coeffs"]})
     except ConfigError:
         return ILLEGAL_VALUE
-    except Exception as exc:  # ConsoleError: its code says why
-        code = getattr(exc, "code", "")
-        if code == "E_LOCKED":
-            return ILLEGAL_FUNCTION
-        if code == "E_RANGE" or code == "E_VALUE":
-            return ILLEGAL_VALUE
-        return DEVICE_FAILURE
+    app.config_changed()
     return 0

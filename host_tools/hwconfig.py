@@ -53,6 +53,30 @@ def check(config, profile_name: str, source: str = "hw config") -> dict:
     return plan
 
 
+BMS_DEFAULT = {"driver": "modbus", "params": {"address": 1, "baud": 19200}}
+
+
+def with_bms(config, profile_name: str) -> dict:
+    """`config` (None: the profile's default wiring) with the BMS slave switched on
+    at the profile's default BMS UART, address 1, 19200 baud, unless it has one."""
+    out = dict(load_profile(profile_name)["default_hw"] if config is None else config)
+    out.setdefault("bms", BMS_DEFAULT)
+    return out
+
+
+def modbus_uarts(plan: dict) -> dict[str, int]:
+    """name -> UART id of the plan's Modbus lines: "bms" (the board as slave) and
+    "vfd" (the board as master toward a drive)."""
+    out = {}
+    bms = plan.get("bms")
+    if bms:
+        out["bms"] = bms["pins"]["uart"]
+    actuator = plan.get("actuator")
+    if actuator and actuator["driver"] == "vfd":
+        out["vfd"] = actuator["pins"]["uart"]
+    return out
+
+
 def read(path: Path) -> dict:
     try:
         return json.loads(path.read_text())

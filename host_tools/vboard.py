@@ -199,10 +199,14 @@ def install_firmware(flash: Path, board: str, profile: str | None = None,
 class VirtualBoard:
     def __init__(self, flash: Path, heap: str | None = None, board: str | None = None,
                  log=None, restart_delay_s: float = 1.0, profile: str | None = None,
-                 hw: dict | None = None, rebuild: bool = True):
+                 hw: dict | None = None, rebuild: bool = True,
+                 uarts: dict[str, int] | None = None):
         """`heap` and `board` (the MicroPython port) default to the profile's, or to
         110K and esp32 without one. `rebuild=False` keeps a flash folder's firmware
-        even if firmware/ changed since it was built (install_firmware)."""
+        even if firmware/ changed since it was built (install_firmware). `uarts`
+        (name -> UART id, with a profile) wires those twin UARTs to pseudo-terminals
+        of their own: `uart_ports[name]` is the path a Modbus tool opens, as it
+        would open an RS-485 adapter on the real board's bus."""
         self.flash = Path(flash).resolve()
         spec = {"virtual_heap": "110K", "port": "esp32"}
         if profile:
@@ -221,6 +225,15 @@ class VirtualBoard:
         tty.setraw(self.slave)
         self.port = os.ttyname(self.slave)
         self.bridge = OutputBridge(self.master)
+        self._uart_ids: dict[int, int] = {}  # UART id -> our end of its pty
+        self._uart_fds: list[int] = []
+        self.uart_ports: dict[str, str] = {}
+        for name, uid in (uarts or {}).items():
+            end, far = pty.openpty()
+            tty.setraw(far)
+            self._uart_ids[uid] = end
+            self._uart_fds += [end, far]
+            self.uart_ports[name] = os.ttyname(far)
         self._proc: subprocess.Popen | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -272,6 +285,10 @@ class VirtualBoard:
             heap = str(heap_bytes(self.heap) + TWIN_HEAP)
             extra += ["--wdt-state", self._wdt_state]
             args += [f"boot={self._event}", f"hw={self._hw_event}", f"twin_heap={TWIN_HEAP}"]
+            if self._uart_ids:
+                args.append("uarts=" + ",".join(str(u) for u in self._uart_ids))
+                for uid, fd in self._uart_ids.items():
+                    extra += ["--uart", f"{uid}:{fd}"]
             from host_tools.vwdt import read_state
 
             wdt = read_state(self._wdt_state) if self._event == "soft" else None
@@ -282,7 +299,7 @@ class VirtualBoard:
         cmd[cmd.index("--"):cmd.index("--")] = extra
         self.boots += 1
         return subprocess.Popen(cmd, stdin=self.master, stdout=self.bridge.write_fd,
-                                stderr=self.log,
+                                stderr=self.log, pass_fds=tuple(self._uart_ids.values()),
                                 cwd=PROJECT_ROOT)
 
     def _flash_profile(self) -> bool:
@@ -346,7 +363,7 @@ class VirtualBoard:
             self._lock_fd = None
 
     def _close_pty(self) -> None:
-        for fd in (self.master, self.slave):
+        for fd in (self.master, self.slave, *self._uart_fds):
             try:
                 os.close(fd)
             except OSError:

@@ -32,6 +32,7 @@ MAX_WRITE = const(16)
 _RX_SIZE = const(9 + 2 * MAX_WRITE)  # the longest request we take: 16 with MAX_WRITE
 _TX_SIZE = const(5 + 2 * MAX_READ)
 _SCRATCH = const(16)
+_JOIN_MS = const(25)
 
 PARAMS = (
     ("address", "", 1, 247, 1, "this slave's Modbus address"),
@@ -55,7 +56,13 @@ class ModbusSlave:
         uart.init(baudrate=baud, bits=8, parity=PARITY[params["parity"]],
                   stop=params["stop_bits"])
         self._char_us = char_us(baud, char_bits(params["parity"] != "none", params["stop_bits"]))
-        self._gap_ms = gap_ms(self._char_us, baud)
+        # The silence that ends a frame: t3.5, but never under _JOIN_MS. A 10 ms
+        # poll cannot see the spec's 1.75-3 ms gaps, and a UART driver hands
+        # over received bytes in bursts (ESP32: on its RX FIFO timeout), so the
+        # parts of one frame can come a poll apart; a master's reply timeout
+        # (100 ms and more) leaves room to wait for them.
+        gap = gap_ms(self._char_us, baud)
+        self._gap_ms = gap if gap > _JOIN_MS else _JOIN_MS
         self._line = Sender(uart, de, self._char_us, sleep_us)
         self._rx = bytearray(_RX_SIZE)
         self._n = 0
@@ -83,8 +90,12 @@ class ModbusSlave:
             return  # a request is waiting for its answer: the line keeps its bytes
         uart = self._uart
         got = False
-        while uart.any():
-            n = uart.readinto(self._scratch, _SCRATCH)
+        for _ in range(_RX_SIZE // _SCRATCH + 2):  # a flooded line cannot hold the poll
+            n = uart.any()
+            if not n:
+                break
+            # Never more than is there: a read of more waits for its timeout.
+            n = uart.readinto(self._scratch, n if n < _SCRATCH else _SCRATCH)
             if not n:
                 break
             got = True

@@ -1,4 +1,5 @@
-"""`copflow board`: run a virtual bench board; its serial port path is the first line printed."""
+"""`copflow board`: run a virtual bench board; its serial port path is the first line printed,
+then `bms PATH` / `vfd PATH` for its Modbus lines."""
 
 import argparse
 import shutil
@@ -25,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="board profile (esp32-devkitc, pico): the firmware builds its "
                              "drivers on the port's machine twin; default: none (HIL only)")
     parser.add_argument("--hw", type=Path, help="hardware config for the profile (/hw.json)")
+    parser.add_argument("--bms", action="store_true",
+                        help="turn on the BMS Modbus slave (the profile's BMS UART, address 1, "
+                             "19200 baud; docs/bms.md); its port is printed as 'bms PATH'")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,29 +37,38 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     hw = None
+    uarts: dict[str, int] = {}
     if args.profile:
         from host_tools import hwconfig
 
         hw = hwconfig.read(args.hw) if args.hw else None
-        hwconfig.check(hw, args.profile, str(args.hw or "default wiring"))
+        if args.bms:
+            hw = hwconfig.with_bms(hw, args.profile)
+        plan = hwconfig.check(hw, args.profile, str(args.hw or "default wiring"))
+        uarts = hwconfig.modbus_uarts(plan)
         args.board = hwconfig.load_profile(args.profile)["port"]
-    elif args.hw:
-        raise CopflowError("--hw needs --profile")
+    elif args.hw or args.bms:
+        raise CopflowError(f"{'--hw' if args.hw else '--bms'} needs --profile")
     private = None
     if args.flash is None:
         private = tempfile.mkdtemp(prefix="copflow-board-")
     flash = args.flash or Path(private) / "flash"
     try:
-        return _serve(args, flash, hw, stop, private is not None)
+        return _serve(args, flash, hw, uarts, stop, private is not None)
     finally:
         if private:
             shutil.rmtree(private, ignore_errors=True)
 
 
-def _serve(args, flash: Path, hw, stop: threading.Event, private: bool) -> int:
+def _serve(args, flash: Path, hw, uarts: dict, stop: threading.Event, private: bool) -> int:
     with VirtualBoard(flash, heap=args.heap, board=args.board, profile=args.profile,
-                      hw=hw) as board:
+                      hw=hw, uarts=uarts) as board:
         print(board.port, flush=True)
+        # Each Modbus line as a port of its own, as an RS-485 adapter on that bus
+        # would be (a pseudo-terminal has no parity: open it 8N1 whatever the
+        # board's setting; docs/bms.md).
+        for name, path in board.uart_ports.items():
+            print(f"{name} {path}", flush=True)
         kept = "private, removed at exit" if private else "kept"
         print(f"virtual {args.profile or args.board} board, heap {board.heap}, flash {flash} "
               f"({kept}); "

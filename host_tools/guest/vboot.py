@@ -7,7 +7,8 @@
 # behave as the port's do (docs/machine-twins.md). Arguments from the host:
 # "raw" (start in the raw REPL), "boot=EVENT" and "hw=EVENT" (what ended the last
 # run: power, reset, wdt, crash, soft -> reset_cause()), "wdt=TIMEOUT:LEFT_MS"
-# (a watchdog a soft reset left running), "twin_heap=BYTES" (heap added for the twins).
+# (a watchdog a soft reset left running), "twin_heap=BYTES" (heap added for the twins),
+# "uarts=ID,..." (twin UARTs wired to the host's pseudo-terminals: HostUart).
 import gc
 
 gc.disable()
@@ -65,10 +66,39 @@ def _install(port, opts):
     b.reset_hook = _exit_for
     b.wdt_hook = _feed
     twins.preload(m)
+    _bridge(m, opts)
     sys.modules["machine"] = m
     sys.modules["onewire"] = m.onewire
     if m.esp32 is not None:
         sys.modules["esp32"] = m.esp32
+
+
+class HostUart:
+    """A twin UART's wire to the host (its pseudo-terminal, see
+    micropython_process --uart): the bytes go through host.call as hex."""
+
+    def __init__(self, uid):
+        self.uid = uid
+
+    def send(self, data):
+        from binascii import hexlify
+
+        import host
+
+        host.call("uart", self.uid + ":" + hexlify(data).decode())
+
+    def receive(self):
+        from binascii import unhexlify
+
+        import host
+
+        return unhexlify(host.call("uart", self.uid))
+
+
+def _bridge(m, opts):
+    for uid in opts.get("uarts", "").split(","):
+        if uid:
+            m.world.uart(int(uid))._line.bridge = HostUart(uid)
 
 
 def _reserve(before, size):

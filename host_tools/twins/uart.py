@@ -25,6 +25,9 @@ class UartLine:
         self.rx = []  # [(arrive_us, byte)] in arrival order
         self.end = UartEnd(self)
         self.frame = bytearray()  # bytes sent since TX last went idle
+        # A byte stream to the world outside the twins (the virtual board's
+        # pseudo-terminal for this UART): send(bytes) and receive() -> bytes.
+        self.bridge = None
 
     def char_us(self):
         return (char_bits(self.bits, self.parity, self.stop) * 1000000 + self.baudrate - 1) \
@@ -61,8 +64,11 @@ class UartLine:
             if done <= 0:
                 break
             out = data[:done]
-            end.tx += out
-            self.frame += out
+            if self.bridge is not None:
+                self.bridge.send(out)  # on the wire: the far end is outside
+            else:
+                end.tx += out
+                self.frame += out
             if done < len(data):
                 self.tx_chunks[0] = [start + done * c, data[done:]]
                 break
@@ -85,6 +91,10 @@ class UartLine:
         if now is None:
             now = self.clock.us
         self.settle(now)
+        if self.bridge is not None:
+            data = self.bridge.receive()
+            if data:
+                self.end.feed(data, start_us=now - len(data) * self.char_us())  # here by now
         n = 0
         for t, _ in self.rx:
             if t > now:

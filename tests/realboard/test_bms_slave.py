@@ -150,3 +150,14 @@ def test_no_bms_section_means_no_slave(monkeypatch, tmp_path):
     r.boot()
     assert r.app.hal.bms is None
     assert not r.app.controller.sticky_alarms & alarms.INTERNAL
+
+
+def test_a_request_the_board_cannot_serve_is_answered_and_the_loop_runs_on(rig, monkeypatch):
+    def no_heap(config):
+        raise MemoryError("memory allocation failed")
+
+    monkeypatch.setattr(rig.app.controller, "apply_config", no_heap)
+    ticks = rig.app.controller.cmd.ticks
+    assert Bms(rig).ask(write_single(7, 0, 1)) == frame(bytes([7, 0x86, 4]))  # device failure
+    rig.run_ms(2000)
+    assert rig.app.controller.cmd.ticks > ticks
