@@ -4,7 +4,8 @@
 # this slave and its CRC is right, holds it as `function`/`address`/`count`
 # (and `values` for a write). The application then answers it -- fills `regs`
 # for a read, or checks and applies a write -- and calls reply(exception): the
-# answer goes out at once. Nothing here waits for the master; a half frame is
+# answer goes out at once, without waiting for it to leave (the next poll
+# releases DE: rtu_line.Sender). Nothing here waits for the master; a half frame is
 # dropped after a silence (t3.5), as the serial line spec says, and a frame with
 # a bad CRC or for another slave is ignored without a word.
 # Reference: "MODBUS over Serial Line Specification and Implementation Guide
@@ -86,6 +87,11 @@ class ModbusSlave:
 
     # ---- receiving --------------------------------------------------------
     def poll(self, now_ms: int):
+        line = self._line
+        if line.sending:
+            line.poll()  # the reply is on the wire: DE goes low when it has left
+            if line.sending:
+                return
         if self.function:
             return  # a request is waiting for its answer: the line keeps its bytes
         uart = self._uart
@@ -227,7 +233,7 @@ class ModbusSlave:
         tx[n] = crc & 0xFF
         tx[n + 1] = crc >> 8
         n += 2
-        self._line.send(self._tx_views[n], n)
+        self._line.send(self._tx_views[n], n, False)
 
     def safe(self):
         """Fail-safe: release the bus (DE low)."""

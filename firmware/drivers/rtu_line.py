@@ -79,12 +79,26 @@ class Sender:
         self._txdone = getattr(uart, "txdone", None)
         self._sleep_us = sleep_us
         self._char_us = char_time_us
+        self.sending = False  # a frame sent with wait=False is still on the wire (DE high)
         if de is not None:
             de.value(0)
 
-    def send(self, frame, n: int):
-        """frame: a buffer of exactly the n bytes to send (a preallocated view)."""
+    def send(self, frame, n: int, wait: bool = True):
+        """frame: a buffer of exactly the n bytes to send (a preallocated view).
+        wait=False (a slave's reply): where the UART can say when its last stop
+        bit has left (txdone), return at once and let poll() release DE then, so
+        the frame's wire time (10 ms for 19 bytes at 19200 baud) never holds up
+        a slice; DE stays high at most one poll longer than the frame."""
         de = self._de
+        if not wait and de is not None and self._txdone is not None:
+            de.value(1)
+            try:
+                self._uart.write(frame)
+            except BaseException:  # noqa: B036 -- Ctrl-C or an error: the bus is released
+                de.value(0)
+                raise
+            self.sending = True
+            return
         try:
             if de is not None:
                 de.value(1)
@@ -98,7 +112,14 @@ class Sender:
             if de is not None:
                 de.value(0)
 
+    def poll(self):
+        """After send(wait=False): DE goes low once the frame has left."""
+        if self.sending and self._txdone():
+            self.sending = False
+            self._de.value(0)
+
     def release(self):
+        self.sending = False
         if self._de is not None:
             self._de.value(0)
 

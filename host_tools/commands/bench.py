@@ -13,6 +13,7 @@ from host_tools.paths import FIRMWARE_DIR, PROJECT_ROOT, import_firmware
 
 GUEST_BENCH = PROJECT_ROOT / "host_tools" / "guest" / "bench_tick.py"
 GUEST_CONSOLE_BENCH = PROJECT_ROOT / "host_tools" / "guest" / "bench_console.py"
+GUEST_MODBUS_BENCH = PROJECT_ROOT / "host_tools" / "guest" / "bench_modbus.py"
 MARKER = "BENCH-RESULT "
 
 
@@ -28,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--console", action="store_true",
                         help="also measure the console: cost on MicroPython, get round trip "
                              "through a virtual board")
+    parser.add_argument("--modbus", action="store_true",
+                        help="also measure the Modbus RTU slave (BMS) and master (VFD) work "
+                             "per slice on MicroPython")
     parser.add_argument("--memory", action="store_true",
                         help="only the memory budget: boot peak, live heap and module costs "
                              "per board profile on a virtual board, as deployed (.mpy)")
@@ -370,6 +374,9 @@ def run(args: argparse.Namespace) -> int:
         # Time, not memory, is measured here: a roomy heap keeps collections out of it.
         result.update(bench_micropython("2M", 1, GUEST_CONSOLE_BENCH))
         result.update(bench_link())
+    if args.modbus:
+        # A roomy heap: collections stay out of the timing (the guest runs none).
+        result.update(bench_micropython("4M", 1, GUEST_MODBUS_BENCH))
     if args.hil:
         for profile in HIL_PROFILES:
             result.update(bench_hil(profile))
@@ -392,6 +399,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"get round trip through the virtual board: median "
               f"{result['get_rtt_ms_median']:.1f} ms, p95 {result['get_rtt_ms_p95']:.1f} ms, "
               f"max {result['get_rtt_ms_max']:.1f} ms")
+    if args.modbus:
+        print(f"Modbus on MicroPython, per slice: slave idle {result['modbus_slave_idle_poll_us']} "
+              f"us, read of 7 input registers {result['modbus_slave_read7_us']} us (max "
+              f"{result['modbus_slave_read7_max_us']}), HR write {result['modbus_slave_write_us']} "
+              f"us (max {result['modbus_slave_write_max_us']}; a whole-config validation, as a "
+              f"console set), master read transaction {result['modbus_master_read_us']} us "
+              f"(max {result['modbus_master_read_max_us']}); the slice is 10,000 us")
     if args.hil:
         for profile in HIL_PROFILES:
             p = _hil_prefix(profile)

@@ -161,3 +161,38 @@ def test_a_request_the_board_cannot_serve_is_answered_and_the_loop_runs_on(rig, 
     assert Bms(rig).ask(write_single(7, 0, 1)) == frame(bytes([7, 0x86, 4]))  # device failure
     rig.run_ms(2000)
     assert rig.app.controller.cmd.ticks > ticks
+
+
+@pytest.mark.parametrize("port", PORTS)
+def test_the_reply_never_waits_for_the_wire(port):
+    # 19 bytes at 19200 baud are 10 ms on the wire: a slice's whole budget. The
+    # reply is written and DE stays high until a later poll sees txdone().
+    import hal_board
+    import hw
+    from host_tools import hwconfig
+    from host_tools.twins import make_machine
+    from twin_board import machine_io
+
+    m = make_machine(port)
+    prof = hwconfig.load_profile({"esp32": "esp32-devkitc", "rp2": "pico"}[port])
+    plan = hw.plan(BMS_HW, prof)
+    slave = hal_board.build_drivers(plan, machine_io(m))["bms"]
+    de = plan["bms"]["pins"]["de"]
+    end = m.world.uart(BMS_UART[port])
+    clock = m.world.clock
+    end.feed(read(7, 4, 0, 7))
+    clock.advance_ms(20)
+    slave.poll(clock.ticks_ms())
+    assert slave.function == 4
+    for i in range(7):
+        slave.regs[i] = i
+    before = clock.us
+    slave.reply(0)
+    assert clock.us == before  # no wait inside the reply
+    assert m.world.level(de) == 1
+    clock.advance_ms(11)  # 19 bytes at 11 bits each: 10.9 ms
+    slave.poll(clock.ticks_ms())
+    assert m.world.level(de) == 0
+    reply = end.take_tx()
+    assert reply == frame(reply[:-2])
+    assert reply[3:-2] == b"".join(struct.pack(">H", i) for i in range(7))
