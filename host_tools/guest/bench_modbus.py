@@ -17,7 +17,6 @@ from app import App  # noqa: E402
 from drivers.modbus_rtu import ModbusMaster, crc16  # noqa: E402
 from drivers.modbus_slave import ModbusSlave  # noqa: E402
 
-
 R = {"answered": 0}
 
 
