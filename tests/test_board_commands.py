@@ -142,3 +142,32 @@ def test_console_session(port, link):
     assert "copflow running again (boot " in out
     assert out.count("kp=0.3") == 2  # set, get
     assert "kp=0.4" in out.split("copflow running again")[1]  # the reset dropped it
+
+
+def test_config_with_hw_through_the_repl(tmp_path, capsys):
+    """--hw: /hw.json read and written at the REPL, checked with the firmware's own
+    hardware checks first; the running config survives the trips (config=resumed)."""
+    with VirtualBoard(tmp_path / "flash", profile="esp32-devkitc", restart_delay_s=0.05,
+                      log=sys.__stderr__) as board:  # capsys: sys.stderr has no fd
+        with Link(board.port, timeout_s=10.0) as link:
+            link.wait_for("!boot", 30.0)
+            link.command("set kp 0.33")
+        path = tmp_path / "board.toml"
+        assert main(["config", "export", "--hw", "--port", board.port, str(path)]) == 0
+        assert "no /hw.json on the board" in path.read_text()
+        hw = ('\n[hw]\ntemperature = { driver = "ds18b20" }\nflow = { driver = "pulse_pcnt" }\n'
+              'actuator = { driver = "analog", params = { kind = "dac" } }\n')
+        bad = tmp_path / "bad.toml"
+        bad.write_text(path.read_text() + hw.replace("pulse_pcnt", "nope"))
+        capsys.readouterr()
+        assert main(["config", "import", "--hw", "--port", board.port, str(bad)]) == 2
+        assert "flow.driver: nope is not one of" in capsys.readouterr().err
+        assert not (board.flash / "hw.json").exists()
+        path.write_text(path.read_text() + hw)
+        assert main(["config", "import", "--hw", "--port", board.port, str(path)]) == 0
+        assert json.loads((board.flash / "hw.json").read_text())["flow"] == {
+            "driver": "pulse_pcnt"}
+        assert main(["config", "diff", "--hw", "--port", board.port, str(path)]) == 0
+        assert "1 change(s)" in capsys.readouterr().out  # only [hw] differed
+        with Link(board.port, timeout_s=10.0) as link:
+            assert link.command("get kp").fields()["kp"] == "0.33"  # the running config

@@ -1,5 +1,8 @@
 """`copflow config export|import|diff --port P FILE`: a board's parameters and
-coefficient set as one TOML file a user can version.
+coefficient set as one TOML file a user can version; with --hw also its hardware
+config (/hw.json), read and written through the MicroPython REPL (mpremote): the
+board's outputs go safe for a moment and its running config comes back
+(`config=resumed`).
 
 export writes the running config; import validates the whole file on the host with the
 firmware's own checks (core.config.validate) before it changes anything, then sets the
@@ -16,8 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from host_tools import __version__
-from host_tools.commands._port import add_port_arguments, open_link
+from host_tools.commands._port import add_port_arguments, board_port
 from host_tools.errors import CopflowError
+from host_tools.link import Link
 from host_tools.outputs import check_output_file
 from host_tools.paths import import_firmware
 
@@ -29,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=("export", "import", "diff"))
     parser.add_argument("file", type=Path, help="the TOML file")
     parser.add_argument("--save", action="store_true", help="import: also save on the board")
+    parser.add_argument("--hw", action="store_true",
+                        help="also the hardware config (/hw.json), through the REPL: the "
+                             "outputs go safe for a moment, the running config comes back")
     add_port_arguments(parser)
 
 
@@ -76,7 +83,14 @@ def _toml_value(value) -> str:
         return repr(value)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}"
+                                for k, v in value.items()) + " }"
     raise CopflowError(f"cannot write {value!r} in TOML")
+
+
+def _toml_key(key: str) -> str:
+    return key if key and all(c.isalnum() or c in "_-" for c in key) else _toml_value(key)
 
 
 def to_toml(config: dict, board: str) -> str:
@@ -94,7 +108,70 @@ def to_toml(config: dict, board: str) -> str:
         if season in coeffs:
             lines += ["", f"[coeffs.{season}]"]
             lines += [f"{k} = {_toml_value(coeffs[season][k])}" for k in SEASON_KEYS]
+    if config.get("hw") is not None:
+        lines += ["", "# the board's /hw.json (docs/drivers.md)", "[hw]"]
+        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in config["hw"].items()]
+    elif "hw" in config:
+        lines += ["", "# no /hw.json on the board: its profile's default wiring"]
     return "\n".join(lines) + "\n"
+
+
+# ---- /hw.json through the REPL ----------------------------------------------------------
+
+_READ_HW = ("try:\n print('HW>' + open('/hw.json').read().replace('\\n', ' ') + '<HW')\n"
+            "except OSError:\n print('NOHW')\n")
+
+
+def _back_to_copflow(port: str, timeout_s: float) -> None:
+    from host_tools.commands.reset import reset
+
+    with Link(port, timeout_s=timeout_s) as link:
+        try:
+            if link.request("hello", timeout_s=1.5).ok:
+                return
+        except CopflowError:
+            pass
+    reset(port, timeout_s)
+
+
+def read_hw(port: str, timeout_s: float) -> dict | None:
+    """The board's /hw.json (None: there is none), read at the REPL; then the board is
+    back in copflow with its running config."""
+    import json
+
+    from host_tools.commands.deploy import mpremote
+
+    try:
+        text = mpremote(port, "exec", _READ_HW, timeout_s=60)
+    finally:
+        _back_to_copflow(port, timeout_s)
+    if "NOHW" in text:
+        return None
+    try:
+        body = text[text.index("HW>") + 3:text.rindex("<HW")]
+        hw = json.loads(body)
+    except ValueError:
+        raise CopflowError(f"{port}: its /hw.json is not JSON") from None
+    return hw
+
+
+def write_hw(port: str, hw: dict, timeout_s: float) -> None:
+    import json
+    import tempfile
+
+    from host_tools.commands.deploy import mpremote
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "hw.json"
+        path.write_text(json.dumps(hw, indent=1) + "\n")
+        try:
+            mpremote(port, "fs", "cp", str(path), ":hw.json", timeout_s=60)
+        finally:
+            # a boot applies /hw.json: from the REPL a soft reset, which brings the
+            # running config back (config=resumed)
+            from host_tools.commands.reset import reset
+
+            reset(port, timeout_s)
 
 
 def read_file(path: Path) -> dict:
@@ -113,7 +190,7 @@ def read_file(path: Path) -> dict:
         raise CopflowError(f"{path}: not TOML ({exc})") from None
     if doc.get("format") != FORMAT:
         raise CopflowError(f"{path}: not a {FORMAT} file (format = {doc.get('format')!r})")
-    unknown = sorted(set(doc) - {"format", "params", "coeffs"})
+    unknown = sorted(set(doc) - {"format", "params", "coeffs", "hw"})
     if unknown:
         raise CopflowError(f"{path}: unknown section(s) {', '.join(unknown)}")
     params = doc.get("params", {})
@@ -141,7 +218,20 @@ def read_file(path: Path) -> dict:
         raise CopflowError(f"{path}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 -- the firmware's shape checks on odd types
         raise CopflowError(f"{path}: {exc}") from None
-    return {"params": params, "coeffs": coeffs}
+    return {"params": params, "coeffs": coeffs, "hw": doc.get("hw")}
+
+
+def check_hw(path: Path, hw, board: str) -> None:
+    """The [hw] table checked against the board's profile with the firmware's own code
+    (host_tools/hwconfig.check), before anything is written."""
+    from host_tools import hwconfig
+
+    if not isinstance(hw, dict):
+        raise CopflowError(f"{path}: [hw] must be a table")
+    if board not in hwconfig.profiles():
+        raise CopflowError(f"{path}: [hw]: the board runs no profile ({board}); "
+                           f"deploy one first (copflow deploy --profile NAME)")
+    hwconfig.check(hw, board, f"{path} [hw]")
 
 
 # ---- actions ------------------------------------------------------------------------
@@ -205,9 +295,13 @@ def run(args: argparse.Namespace) -> int:
         raise CopflowError("--save is for config import")
     if args.action == "export":
         check_output_file(args.file, "FILE")
-        with open_link(args) as link:
-            board = link.command("hello").fields().get("board", "?")
-            text = to_toml(board_config(link), board)
+        with board_port(args) as port:
+            with Link(port, args.timeout) as link:
+                board = link.command("hello").fields().get("board", "?")
+                config = board_config(link)
+            if args.hw:
+                config["hw"] = read_hw(port, args.timeout)
+            text = to_toml(config, board)
         tmp = args.file.with_name(f".{args.file.name}.{os.getpid()}.tmp")
         try:
             tmp.write_text(text)
@@ -218,9 +312,33 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.file}")
         return 0
     wanted = read_file(args.file)
-    with open_link(args) as link:
+    if wanted["hw"] is not None and not args.hw:
+        raise CopflowError(f"{args.file} has a [hw] table: add --hw to include it "
+                           f"(through the REPL), or remove the table")
+    with board_port(args) as port:
+        return _import_or_diff(args, port, wanted)
+
+
+def _import_or_diff(args, port: str, wanted: dict) -> int:
+    hw_diff: list[str] = []
+    with Link(port, args.timeout) as link:
+        board_name = link.command("hello").fields().get("board", "?")
+    if args.hw and wanted["hw"] is not None:
+        check_hw(args.file, wanted["hw"], board_name)
+    if args.hw:
+        have = read_hw(port, args.timeout)
+        if wanted["hw"] is not None and have != wanted["hw"]:
+            hw_diff = ["hw: the board's /hw.json differs from the file's [hw]"
+                       if have is not None else "hw: the board has no /hw.json, the file "
+                       "has [hw]"]
+            if args.action == "import":
+                write_hw(port, wanted["hw"], args.timeout)
+                if read_hw(port, args.timeout) != wanted["hw"]:
+                    raise CopflowError(f"{port}: /hw.json did not take the file's [hw]")
+    with Link(port, args.timeout) as link:
         board = board_config(link)
-        diff = differences(board, wanted)
+        diff = differences(board, wanted) + hw_diff
+        changes = len(diff)
         if args.action == "diff":
             for line in diff:
                 print(line)
@@ -228,6 +346,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"the board's running config matches {args.file}")
             return 1 if diff else 0
         if diff:
+            diff = [d for d in diff if not d.startswith("hw:")] if hw_diff else diff
             changed_params = {k: v for k, v in wanted["params"].items()
                               if any(d.startswith(f"params.{k}:") for d in diff)}
             need_coeffs = any(d.startswith("coeffs.") for d in diff)
@@ -238,6 +357,7 @@ def run(args: argparse.Namespace) -> int:
                 raise CopflowError(f"imported, but the board still differs: {left[0]}")
         if args.save:
             link.command("save", timeout_s=max(args.timeout, 10.0))
-    print(f"imported {args.file}: {len(diff)} change(s)"
-          + (", saved" if args.save else " (running config; --save to keep it)"))
+    print(f"imported {args.file}: {changes} change(s)"
+          + (", saved" if args.save else " (running config; --save to keep it)")
+          + ("; /hw.json written on the board's flash" if hw_diff else ""))
     return 0
