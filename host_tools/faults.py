@@ -68,36 +68,36 @@ CASES = (
     Case("flow_zero", "flow meter reads 0 with water flowing (a dead pulse sensor)",
          "ACTUATOR", "cooling", 900.0, 150.0, 450.0,
          (_span("sensor", 150.0, 450.0, sensor="flow", fault="stuck", value=0.0),), "actuator",
-         window="flow error over act_band_pct for act_fault_s, output not moving against it",
-         recovery="recover_ticks ticks within act_band_pct/2"),
+         window="flow error over act_band_pct, output at its limit or held, for low_flow_s",
+         recovery="recover_ticks ticks within act_band_pct"),
     Case("stuck_valve", "valve stuck at 70 % (flow 74 % against 91.6 %)", "ACTUATOR",
          "cooling", 1200.0, 150.0, 750.0,
          (_span("stuck_actuator", 150.0, 750.0, value=70.0),), "actuator",
-         window="flow error over act_band_pct for act_fault_s, output not moving against it",
-         recovery="recover_ticks ticks within act_band_pct/2"),
+         window="flow error over act_band_pct, output at its limit or held, for low_flow_s",
+         recovery="recover_ticks ticks within act_band_pct"),
     Case("vfd_trip", "VFD trips (pump stops), reset after 6 min", "ACTUATOR", "cooling",
          1200.0, 150.0, 510.0, (_span("vfd_trip", 150.0, 510.0),), "actuator",
          plant="plant-vfd.toml",
-         window="flow error over act_band_pct for act_fault_s, output not moving against it",
-         recovery="recover_ticks ticks within act_band_pct/2"),
+         window="flow error over act_band_pct, output at its limit or held, for low_flow_s",
+         recovery="recover_ticks ticks within act_band_pct"),
     Case("t_offset_running", "inlet sensor reads +8 K, in range (cooling, river 22 degC)",
          "T_IMPLAUSIBLE", "cooling", 1500.0, 150.0, 900.0,
          (_span("sensor", 150.0, 900.0, sensor="t_in", fault="offset", value=8.0),),
          "plausible", river_c=22.0,
-         window="t_plaus_s steady, then inlet above outlet by t_plaus_k for fault_ticks",
+         window="cop_window_s steady, then inlet above outlet by t_plaus_k for fault_ticks",
          recovery="recover_ticks ticks within t_plaus_k/2"),
     Case("t_offset_idle", "inlet sensor reads -8 K, in range (cooling, river 30 degC), "
          "seen with the unit stopped", "T_IMPLAUSIBLE", "cooling", 1800.0, 60.0, 900.0,
          (_span("sensor", 60.0, 900.0, sensor="t_in", fault="offset", value=-8.0),
           _span("unit_stop", 150.0, 1350.0)), "plausible", safe=("safe", "standby"),
          river_c=30.0,
-         window="compressor off t_plaus_s, then inlet and outlet t_plaus_k apart for fault_ticks",
-         recovery="recover_ticks idle ticks within t_plaus_k/2"),
+         window="unit stopped cop_window_s, then inlet and outlet t_plaus_k apart for fault_ticks",
+         recovery="recover_ticks ticks stopped within t_plaus_k/2"),
     Case("river_step", "river +10 K (27.6 -> 37.6 degC), beyond the set's t_hi 32",
          "T_MODEL_RANGE", "cooling", 1800.0, 150.0, 1050.0,
          (_span("river_step", 150.0, 1050.0, value=10.0),), "model_range",
          window="inlet beyond t_lo..t_hi for fault_ticks samples",
-         recovery="recover_ticks samples t_model_margin_k inside"),
+         recovery="recover_ticks samples inside"),
 )
 
 
@@ -227,22 +227,22 @@ def _detectable(c: Case, ticks: list, design_m3h: float, p: dict, onset: int) ->
             measured, d = ticks[k]
             e = d.flow_sp_pct - 100.0 * measured.flow_m3h / design_m3h
             out = d.output_pct
-            limited = prev_out is not None and (e > 0 and out >= prev_out
-                                                or e < 0 and out <= prev_out)
+            limited = (out == prev_out or (e > 0 and out >= p["out_max_pct"])
+                       or (e < 0 and out <= p["out_min_pct"]))
             prev_out = out
             held_s = held_s + DT_S if abs(e) > band and limited else 0.0
-            if k >= onset and held_s >= p["act_fault_s"]:
+            if k >= onset and held_s >= p["low_flow_s"]:
                 return k
         return None
     if c.detect == "plausible":
         kind, settled_s, bad = None, 0.0, 0
         for k in range(n):
             m = ticks[k][0]
-            idle = not m.demand or m.p_unit_w <= p["unit_idle_w"]
+            idle = not m.demand
             now = "idle" if idle else m.unit_mode
             if now != kind:
                 kind, settled_s, bad = now, 0.0, 0
-            if settled_s < p["t_plaus_s"]:
+            if settled_s < p["cop_window_s"]:
                 settled_s += DT_S
                 continue
             d = m.t_in_c - m.t_out_c

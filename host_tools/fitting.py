@@ -332,8 +332,7 @@ def coefficient_set(fit: LinearFit, data: dict[str, np.ndarray],
 
     With one temperature the model does not depend on t (c = 0, b = 0). t_lo..t_hi is
     at least MIN_T_SPAN_K wide (centred on the data's range): the firmware needs
-    t_lo < t_hi, and clears its T_MODEL_RANGE alarm only t_model_margin_k (0.5 K by
-    default) inside them.
+    t_lo < t_hi, and raises T_MODEL_RANGE when the inlet temperature leaves them.
     """
     c = fit.coefficients
     p, t = data["flow_percent"], data[temp_column]

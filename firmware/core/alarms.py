@@ -40,7 +40,6 @@ WDT_RESET = const(1 << 28)  # the last reset was the watchdog's
 METER_FAULT = const(1 << 29)  # a metering input (outlet temperature, S0 meter) faulted
 
 T_FAULTS = const(T_MISSING | T_RANGE | T_STUCK | T_RATE)
-T_UNTRUSTED = const(T_IMPLAUSIBLE | T_MODEL_RANGE)  # the optimiser is not used
 FLOW_FAULTS = const(FLOW_MISSING | FLOW_RANGE | FLOW_STUCK | FLOW_RATE)
 
 NAMES = (

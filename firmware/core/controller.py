@@ -86,26 +86,7 @@ class Controller:
         self._have_t_filt = False
         self._opt_ms = 0
         self._opt_due = True
-        self._low_flow_ms = 0
-        self._low_flow = False
-        # Plant supervision (docs/reliability.md#faults): each a declared flag,
-        # counters and the evidence it was raised on; ints, floats and bools only.
-        self._act = False  # ACTUATOR: the flow does not follow the output
-        self._act_ms = 0
-        self._act_good = 0
-        self._i_good = 0.0  # the PI's integral the last tick the flow followed
-        # The pump starts (boot, or from standby or off): ramp open loop to the
-        # characteristic's output, then the PI (preset_output starts from there).
-        self._restart = True
-        self._tp = False  # T_IMPLAUSIBLE
-        self._tp_kind = -1  # what is compared: 3 compressor idle, else the season
-        self._tp_ms = 0
-        self._tp_bad = 0
-        self._tp_good = 0
-        self._tp_idle = False  # raised by the idle comparison: only that one clears it
-        self._tm = False  # T_MODEL_RANGE
-        self._tm_bad = 0
-        self._tm_good = 0
+        self._sup = None  # plant supervision (core/supervise.py), from the first tick
         self.config = {}
         self.apply_config(config_mod.defaults() if config is None else config)
 
@@ -139,23 +120,10 @@ class Controller:
         self._opt_period_ms = p["opt_period_ms"]
         self._tau_s = p["t_filter_s"]
         self._ff_gain = p["ff_gain"]
-        self._low_flow_limit_ms = p["low_flow_s"] * 1000
         self._min_flow_cool = p["min_flow_cooling_pct"]
         self._min_flow_heat = p["min_flow_heating_pct"]
-        self._fault_ticks = p["fault_ticks"]
-        self._recover_ticks = p["recover_ticks"]
-        self._act_band = p["act_band_pct"]
-        self._act_limit_ms = p["act_fault_s"] * 1000
-        self._tp_band = p["t_plaus_k"]
-        self._tp_settle_ms = p["t_plaus_s"] * 1000
-        self._idle_w = p["unit_idle_w"]
-        self._tm_margin = p["t_model_margin_k"]
-        cool = self._models["cooling"]
-        heat = self._models["heating"]
-        self._tlo_cool = cool.t_lo
-        self._thi_cool = cool.t_hi
-        self._tlo_heat = heat.t_lo
-        self._thi_heat = heat.t_hi
+        if self._sup is not None:
+            self._sup.configure(p, self._models)
         self._ranges = {}
         for season in ("cooling", "heating"):
             model = self._models[season]
@@ -184,12 +152,7 @@ class Controller:
             raise ValueError("output_pct must be within 0..100, got %r" % output_pct)
         self._out.force(value)
         self._pi.track(value)
-        self._restart = False
-        # The plant's history starts here: evidence windows start again (declared
-        # faults stay until their recovery).
-        self._act_ms = 0
-        self._tp_kind = -1
-        self._tm_bad = 0
+        self._supervisor().restart()
 
     def has_temperature(self) -> bool:
         """A filtered inlet temperature exists (there has been a valid reading)."""
@@ -263,19 +226,14 @@ class Controller:
                 self._t_filt += (t - self._t_filt) * dt_s / (self._tau_s + dt_s)
         flow_pct = self._flow_check.value
         running = meas.unit_running is not False
+        sup = self._sup or self._supervisor()
+        # T_MODEL_RANGE, T_IMPLAUSIBLE: the temperature is not one to optimise on.
+        t_bits = sup.bits()
         if t_ok:
-            t = self._t_check.value
-            if season != SEASON_UNKNOWN:
-                self._check_model_range(t, season)
-            self._check_plausible(t, meas, running, season, dt_ms)
-        else:
-            self._tm_bad = 0
-            self._tp_bad = 0
-        if self._tm:
-            alarm |= alarms.T_MODEL_RANGE
-        if self._tp:
-            alarm |= alarms.T_IMPLAUSIBLE
-        if self._act:
+            t_bits = sup.temperatures(self._t_check.value, meas.t_out_c, running, season,
+                                      dt_ms)
+        alarm |= t_bits
+        if sup.act.on:
             alarm |= alarms.ACTUATOR
 
         cmd.season = season
@@ -285,9 +243,7 @@ class Controller:
         if self._mode == MODE_OFF:
             self._out.force(0.0)
             self._pi.track(0.0)
-            self._restart = True
-            self._low_flow_ms = 0
-            self._low_flow = False
+            sup.stopped()
             cmd.output_pct = 0.0
             cmd.pump_run = False
             cmd.flow_sp_pct = 0.0
@@ -295,12 +251,7 @@ class Controller:
             cmd.alarms = alarm
             return
 
-        if running and flow_ok:
-            self._track_low_flow(flow_pct, min_flow, dt_ms)
-        else:
-            self._low_flow_ms = 0
-            self._low_flow = False
-        if self._low_flow:
+        if sup.low_flow(flow_pct if running and flow_ok else None, min_flow, dt_ms):
             alarm |= alarms.LOW_FLOW
 
         state = STATE_AUTO
@@ -311,19 +262,18 @@ class Controller:
                 wish = floor  # the interlock wins over the operator too
             out = self._out.apply(wish, dt_s)
             self._pi.track(out)
-            self._act_ms = 0
+            sup.act.n = 0
             cmd.flow_sp_pct = 0.0
             state = STATE_MANUAL
         elif not running:
             out = self._out.apply(self._standby, dt_s)
-            self._act_ms = 0
-            self._restart = True
+            sup.stopped()
             self._pi.track(out)
             self._opt_due = True
             cmd.flow_sp_pct = 0.0
             state = STATE_STANDBY
         else:
-            if t_ok and season != SEASON_UNKNOWN and not alarm & alarms.T_UNTRUSTED:
+            if t_ok and season != SEASON_UNKNOWN and not t_bits:
                 self._optimise(season, dt_ms)
                 sp = self._shaper.step(dt_s)
             else:
@@ -339,26 +289,10 @@ class Controller:
             cmd.flow_sp_pct = sp
             ff = self._ff_gain * self._ff.output_for_flow(sp)
             if flow_ok:
-                prev = self._out.value
-                if self._act or self._restart:
-                    # Safe state for an actuator that does not follow: open loop on
-                    # the characteristic plus the correction the PI had while the
-                    # flow followed (integrator held: nothing winds up), and a
-                    # bumpless return to the PI when the flow follows again. A
-                    # restart from standby or off ramps the same way at the rate
-                    # limit, then hands over to the PI.
-                    wish = ff + self._i_good
-                    out = self._out.apply(wish, dt_s)
-                    self._pi.track(out)
-                    if self._act:
-                        state = STATE_SAFE
-                    elif out == wish or out == self._out.high or out == self._out.low:
-                        self._restart = False
-                else:
-                    out = self._out.apply(self._pi.update(sp, flow_pct, ff, dt_s), dt_s)
-                    self._pi.settle(out)
-                if self._check_actuator(sp - flow_pct, out, prev, dt_ms):
+                out = sup.follow(self._pi, self._out, sp, flow_pct, ff, dt_s, dt_ms)
+                if sup.act.on:
                     alarm |= alarms.ACTUATOR
+                    state = STATE_SAFE
             else:
                 # Safe state for a flow fault: open loop on the characteristic, at
                 # no less than the fallback flow.
@@ -399,115 +333,12 @@ class Controller:
         else:
             self._shaper.propose(p_opt)
 
-    def _check_actuator(self, e, out, prev, dt_ms) -> bool:
-        """ACTUATOR: the flow error beyond act_band_pct for act_fault_s while the
-        output is unchanged, at its limit or moving the way the error asks (the
-        actuator is told and the flow does not follow); clears after recover_ticks
-        ticks within half the band. True when raised this tick."""
-        band = self._act_band
-        if band <= 0.0:
-            self._act = False
-            return False
-        if e > band or e < -band:
-            self._act_good = 0
-            if (e > 0.0 and out >= prev) or (e < 0.0 and out <= prev):
-                self._act_ms += dt_ms
-                if not self._act and self._act_ms >= self._act_limit_ms:
-                    self._act = True
-                    return True
-            else:
-                self._act_ms = 0
-            return False
-        self._act_ms = 0
-        if not self._act:
-            self._i_good = self._pi.integral
-        elif -0.5 * band <= e <= 0.5 * band:
-            self._act_good += 1
-            if self._act_good >= self._recover_ticks:
-                self._act = False
-                self._act_good = 0
-        else:
-            self._act_good = 0
-        return False
+    def _supervisor(self):
+        # Imported at the first tick (or a preset), not at boot: the boot's peak heap
+        # does not carry it.
+        if self._sup is None:
+            from core.supervise import Supervisor
 
-    def _check_model_range(self, t, season):
-        """T_MODEL_RANGE: the inlet temperature outside the active season's t_lo..t_hi
-        for fault_ticks; clears t_model_margin_k inside for recover_ticks."""
-        if season == SEASON_COOLING:
-            lo = self._tlo_cool
-            hi = self._thi_cool
-        else:
-            lo = self._tlo_heat
-            hi = self._thi_heat
-        if t < lo or t > hi:
-            self._tm_good = 0
-            self._tm_bad += 1
-            if self._tm_bad >= self._fault_ticks:
-                self._tm = True
-            return
-        self._tm_bad = 0
-        margin = self._tm_margin
-        if self._tm and lo + margin <= t <= hi - margin:
-            self._tm_good += 1
-            if self._tm_good >= self._recover_ticks:
-                self._tm = False
-                self._tm_good = 0
-        else:
-            self._tm_good = 0
-
-    def _check_plausible(self, t, meas, running, season, dt_ms):
-        """T_IMPLAUSIBLE: with the compressor off (not running, or its power at most
-        unit_idle_w) the loop outlet reads the inlet's temperature; with it running
-        the loop gains heat in cooling and loses it in heating. After t_plaus_s in
-        one of these conditions, a disagreement over t_plaus_k for fault_ticks
-        raises it; within half that for recover_ticks clears it."""
-        band = self._tp_band
-        t_out = as_number(meas.t_out_c)
-        if band <= 0.0 or t_out is None:
-            self._tp_bad = 0
-            return
-        p_unit = as_number(meas.p_unit_w)
-        idle = not running or (p_unit is not None and p_unit <= self._idle_w)
-        kind = 3 if idle else season
-        if kind != self._tp_kind:
-            self._tp_kind = kind
-            self._tp_ms = 0
-            self._tp_bad = 0
-            self._tp_good = 0
-        if kind == SEASON_UNKNOWN:
-            return
-        if self._tp_ms < self._tp_settle_ms:
-            self._tp_ms += dt_ms
-            return
-        dev = t - t_out  # cooling: the inlet reads above the outlet
-        if idle:
-            if dev < 0.0:
-                dev = -dev
-        elif kind == SEASON_HEATING:
-            dev = -dev
-        if dev > band:
-            self._tp_good = 0
-            self._tp_bad += 1
-            if self._tp_bad >= self._fault_ticks and not self._tp:
-                self._tp = True
-                self._tp_idle = idle
-            return
-        self._tp_bad = 0
-        if self._tp and dev < 0.5 * band and (idle or not self._tp_idle):
-            self._tp_good += 1
-            if self._tp_good >= self._recover_ticks:
-                self._tp = False
-                self._tp_good = 0
-        else:
-            self._tp_good = 0
-
-    def _track_low_flow(self, flow_pct, min_flow, dt_ms):
-        if flow_pct < min_flow:
-            self._low_flow_ms += dt_ms
-            if self._low_flow_ms >= self._low_flow_limit_ms:
-                self._low_flow = True
-        else:
-            self._low_flow_ms = 0
-            # 1 %-point hysteresis: no alarm chatter with flow on the threshold.
-            if flow_pct >= min_flow + 1.0:
-                self._low_flow = False
+            self._sup = Supervisor()
+            self._sup.configure(self.config["params"], self._models)
+        return self._sup

@@ -6,7 +6,6 @@
 # output asks for, plus a little meter noise (so no reading repeats to the bit).
 from core import alarms, config
 from core.controller import STATE_AUTO, STATE_SAFE, STATE_STANDBY, Controller
-from fwtest import raises
 
 DESIGN = 0.6  # m3/h, the default design flow
 
@@ -65,11 +64,13 @@ def test_stuck_valve_raises_actuator_holds_the_integrator_and_returns_bumplessly
     assert cmd.state == STATE_AUTO and cmd.alarms == 0
     healthy = cmd.output_pct
     loop.stuck_out = healthy * 0.8  # stuck lower: the flow sags ~20 %-points
-    n = loop.until(alarms.ACTUATOR, 120)
-    # The PI drives the output to its limit, then act_fault_s (30 s) at the limit.
-    assert n <= 60, n
-    cmd = loop.tick(3)
+    n = loop.until(alarms.ACTUATOR, 300)
+    # The PI drives the output to its limit (about 110 s at ki * error), then
+    # low_flow_s (30 s) at the limit.
+    assert n <= 180, n
+    cmd = loop.tick()
     assert cmd.state == STATE_SAFE
+    cmd = loop.tick(7)  # from 100 % at the rate limit (10 %/s)
     # Integrator held: the output goes back to what gave the setpoint, not 100 %.
     assert abs(cmd.output_pct - healthy) < 1.0, (cmd.output_pct, healthy)
     held = cmd.output_pct
@@ -92,7 +93,7 @@ def test_vfd_trip_raises_actuator_and_the_reset_does_not_overshoot():
     healthy = cmd.output_pct
     loop.tripped = True
     n = loop.until(alarms.ACTUATOR, 120)
-    assert n <= 40, n
+    assert n <= 60, n  # the output reaches 100 % in about 12 s, then low_flow_s
     cmd = loop.tick(300)  # five minutes tripped: nothing winds up
     assert cmd.state == STATE_SAFE and cmd.alarms & alarms.LOW_FLOW
     assert abs(cmd.output_pct - healthy) < 1.0, (cmd.output_pct, healthy)
@@ -103,6 +104,17 @@ def test_vfd_trip_raises_actuator_and_the_reset_does_not_overshoot():
         peak = max(peak, loop.flow_pct)
     assert peak < cmd.flow_sp_pct + 2.0, (peak, cmd.flow_sp_pct)
     assert not cmd.alarms & alarms.ACTUATOR and cmd.state == STATE_AUTO
+
+
+def test_a_large_setpoint_step_is_not_an_actuator_fault():
+    # Winter start: the plant at 100 % flow, the optimum at 54.5 %; the PI takes
+    # its time (bumpless from the preset output) but the flow follows it.
+    loop = Loop(mode=2)
+    loop.c.preset_output(84.5)
+    loop.flow_pct = 100.0
+    for _ in range(300):
+        assert not loop.tick().alarms & alarms.ACTUATOR
+    assert abs(loop.flow_pct - 54.5) < 1.0
 
 
 def test_actuator_check_is_off_with_a_zero_band():
@@ -148,7 +160,7 @@ def test_inlet_offset_while_running_is_implausible_after_the_settling_time():
     loop.t_in = 30.0
     loop.t_out = 27.2
     loop.p_unit = 600.0
-    settle = config.default_params()["t_plaus_s"]
+    settle = config.default_params()["cop_window_s"]
     cmd = loop.tick(settle - 5)
     assert not cmd.alarms & alarms.T_IMPLAUSIBLE
     n = loop.until(alarms.T_IMPLAUSIBLE, 20)
@@ -167,7 +179,7 @@ def test_inlet_offset_seen_with_the_unit_stopped_clears_only_when_stopped():
     loop.running = False
     loop.t_in = 22.0  # reads 8 K low
     loop.t_out = 30.0
-    settle = config.default_params()["t_plaus_s"]
+    settle = config.default_params()["cop_window_s"]
     cmd = loop.tick(settle - 5)
     assert not cmd.alarms & alarms.T_IMPLAUSIBLE and cmd.state == STATE_STANDBY
     assert loop.until(alarms.T_IMPLAUSIBLE, 20) <= 10
@@ -208,12 +220,11 @@ def test_inlet_beyond_the_model_range_raises_and_falls_back_within_3_ticks():
         states.append(cmd.state)
     assert cmd.alarms & alarms.T_MODEL_RANGE and states[-1] == STATE_SAFE
     assert abs(cmd.flow_sp_pct - 100.0) < 1e-9  # fallback_flow_pct, not the model's 91.6
-    loop.t_in = 31.7  # inside, but within t_model_margin_k of t_hi: stays
-    cmd = loop.tick(30)
-    assert cmd.alarms & alarms.T_MODEL_RANGE
-    loop.t_in = 31.0
-    cmd = loop.tick(9)
-    assert cmd.alarms & alarms.T_MODEL_RANGE
+    for t in (32.6, 32.2, 31.8, 31.8, 31.8, 32.2, 31.8):  # 0.4 K/s: no T_RATE
+        loop.t_in = t
+        cmd = loop.tick()  # 32.2: one sample outside again, the recovery starts over
+    cmd = loop.tick(8)
+    assert cmd.alarms & alarms.T_MODEL_RANGE  # recover_ticks (10) inside: not yet
     cmd = loop.tick(2)
     assert not cmd.alarms & alarms.T_MODEL_RANGE and cmd.state == STATE_AUTO
 
@@ -223,13 +234,6 @@ def test_cold_inlet_in_heating_is_beyond_the_model_range():
     loop.t_in = 5.0  # heating set: 6..16 degC
     cmd = loop.tick(3)
     assert cmd.alarms & alarms.T_MODEL_RANGE and cmd.state == STATE_SAFE
-
-
-def test_model_margin_must_leave_part_of_the_range():
-    c = Controller()
-    err = raises(config.ConfigError, c.set_param, "t_model_margin_k", 6.0)
-    assert err.key == "t_model_margin_k"
-    assert c.config["params"]["t_model_margin_k"] == 0.5
 
 
 def test_restart_from_standby_ramps_to_the_setpoint_without_low_flow():
