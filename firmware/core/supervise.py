@@ -57,6 +57,7 @@ class Supervisor:
         self.fault_ticks = p["fault_ticks"]
         self.recover_ticks = p["recover_ticks"]
         self.act_band = p["act_band_pct"]
+        self.act_low = -self.act_band  # made once: a negation per tick is a new float
         self.window_ms = p["low_flow_s"] * 1000  # LOW_FLOW's and ACTUATOR's
         self.tp_band = p["t_plaus_k"]
         self.tp_settle_ms = p["cop_window_s"] * 1000  # the metering's window
@@ -175,7 +176,7 @@ class Supervisor:
         held) for low_flow_s; back within the band for recover_ticks clears it.
         Keeps the PI's integral of the last tick the flow followed."""
         band = self.act_band
-        big = e > band or e < -band
+        big = e > band or e < self.act_low
         act = self.act
         if not big and not act.on:
             self.i_good = integral
