@@ -177,7 +177,8 @@ class App:
     def interrupt(self):
         """A break into the REPL (console.Console: two Ctrl-C, or mpremote's): the
         outputs safe first, then the running config kept for the next boot
-        (console_extra.keep), then the fail-safe (start()) hands over the REPL."""
+        (console_extra.keep, applied by the next boot: boot_config.resumed), then
+        the fail-safe (start()) hands over the REPL."""
         self.hal.safe()
         try:
             import console_extra
@@ -186,23 +187,6 @@ class App:
         except Exception:  # noqa: BLE001 -- MemoryError: the REPL all the same
             pass
         raise KeyboardInterrupt
-
-    def resume(self):
-        """At the loop's start: the running config a break kept (interrupt) is
-        applied, once; the saved config is never touched."""
-        folder = self._folder
-        try:
-            open(folder.rstrip("/") + "/resume.json" if folder else "resume.json").close()
-        except OSError:
-            return
-        import console_extra
-
-        try:
-            if console_extra.resume(self):
-                self.config_source = "resumed"
-        finally:
-            unload("console_extra")
-            unload("store")
 
     # ---- the loop -------------------------------------------------------
     # ---- hardware in the loop ---------------------------------------------
@@ -359,7 +343,6 @@ def _begin(app):
     # starts (docs/micropython-host.md); then collections happen only in serve.
     heap = app.heap
     heap.manual = not gc.isenabled()
-    app.resume()
     collect(heap)
     hal.console_write(banner(app))
     if hal.boot_error:

@@ -94,13 +94,8 @@ def _periods(app):
 
 # ---- the running config across a break into the REPL --------------------------
 # app.App.interrupt writes it (after the outputs went safe); the next boot's
-# app.App.resume applies it once and removes it. Its own file, in the store's
+# boot_config.resumed applies it once and removes it. Its own file, in the store's
 # format (a torn write is detected): the saved config is never written here.
-def _resume_path(app):
-    folder = app._folder
-    return folder.rstrip("/") + "/resume.json" if folder else "resume.json"
-
-
 def keep(app):
     import store
 
@@ -108,35 +103,13 @@ def keep(app):
     body = json.dumps({"format": store.FORMAT, "config": {
         "params": cfg["params"], "coeffs": cfg["coeffs"], "pin": app.pin}}).encode()
     try:
-        with open(_resume_path(app), "wb") as f:
+        with open(store.resume_path(app._folder), "wb") as f:
             f.write(body)
             f.write(b"\nsha256 ")
             f.write(store._digest(body).encode())
             f.write(b"\n")
     except OSError:
         pass  # a full or read-only flash: the next boot has the saved config
-
-
-def resume(app) -> bool:
-    """True when the kept running config was applied (it is removed either way)."""
-    import os
-
-    import store
-
-    path = _resume_path(app)
-    cfg = store.ConfigStore("").read(path)
-    try:
-        os.remove(path)
-    except OSError:
-        pass
-    if cfg is None:
-        return False
-    try:
-        app.apply_stored(cfg)
-    except Exception:  # noqa: BLE001 -- not valid for this firmware: the saved one stands
-        return False
-    app.config_changed()
-    return True
 
 
 def cmd_tel(console, args):

@@ -29,6 +29,12 @@ MAX_BYTES = 8192
 _SHA_LINE = 73  # "sha256 " + 64 hex digits + "\n"
 
 
+def resume_path(folder: str) -> str:
+    """The running config a break into the REPL keeps for the next boot (console_extra.keep,
+    boot_config.resumed): a file of its own, never config.json."""
+    return folder.rstrip("/") + "/resume.json" if folder else "resume.json"
+
+
 class StoreError(Exception):
     pass
 

@@ -1,9 +1,10 @@
-# The running config across a break into the REPL (console_extra.keep/resume,
+# The running config across a break into the REPL (console_extra.keep, boot_config.resumed,
 # issue 16): kept in its own checksummed file, applied once at the next boot,
 # never written over the saved config; a torn or invalid one is dropped.
 # Portable: CPython and the host MicroPython.
 import os
 
+import boot_config
 import console_extra
 
 from fakeapp import FakeApp
@@ -52,11 +53,11 @@ def test_the_running_config_comes_back_once_and_only_in_its_own_file():
     console_extra.keep(app)
     assert os.listdir(_DIR) == ["resume.json"]  # no config.json written
     booted = ResumeApp()
-    assert console_extra.resume(booted)
+    assert boot_config.resumed(booted)
     assert booted.controller.config["params"]["ti_s"] == 33.0 and booted.pin == "4321"
     assert booted.changed == 1
     assert os.listdir(_DIR) == []  # once
-    assert not console_extra.resume(ResumeApp())
+    assert not boot_config.resumed(ResumeApp())
     _gone()
 
 
@@ -70,7 +71,7 @@ def test_a_torn_kept_config_is_dropped():
     with open(_path(), "wb") as f:
         f.write(data[: len(data) // 2])  # a power cut while it was written
     booted = ResumeApp()
-    assert not console_extra.resume(booted)
+    assert not boot_config.resumed(booted)
     assert booted.controller.config["params"]["ti_s"] == 15.0
     assert os.listdir(_DIR) == []
     _gone()
@@ -82,7 +83,7 @@ def test_a_kept_config_this_firmware_refuses_is_dropped():
     app.controller.config["params"]["ti_s"] = -5.0  # out of range (an older firmware's)
     console_extra.keep(app)
     booted = ResumeApp()
-    assert not console_extra.resume(booted)
+    assert not boot_config.resumed(booted)
     assert booted.controller.config["params"]["ti_s"] == 15.0
     assert os.listdir(_DIR) == []
     _gone()
