@@ -38,11 +38,33 @@ def time_series(result, path: Path) -> None:
     axes[2].set_ylabel("temperature, degC")
     axes[2].set_xlabel("time, h")
     axes[2].legend(loc="best")
+    _shade_faults(axes, getattr(result, "faults", None) or [], s["time_h"])
     fig.suptitle(f"{result.season}: COP_s {result.cop_s:.3f} "
                  f"(oracle {result.oracle_cop_s:.3f}, constant flow {result.baseline_cop_s:.3f})")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def _shade_faults(axes, faults: list[dict], time_h: list[float]) -> None:
+    """Each injected fault (a scenario event's FaultWatch row) shaded over its span on
+    every axis, named on the top one with what the board did: the alarms it raised
+    and when, or `no alarm`."""
+    end_h = time_h[-1] if time_h else 0.0
+    for i, row in enumerate(faults):
+        start = row["at_s"] / 3600.0
+        stop = row["until_s"] / 3600.0 if row.get("until_s") is not None else end_h
+        if stop <= start:
+            stop = start + max(end_h, 1e-6) * 0.005  # a step: a thin band
+        color = "tab:red" if row.get("first_alarm_after_s") is None else "tab:purple"
+        for ax in axes:
+            ax.axvspan(start, stop, color=color, alpha=0.12, linewidth=0)
+        caught = (f"{' '.join(row['alarms'])} after {row['first_alarm_after_s']:.0f} s"
+                  if row.get("first_alarm_after_s") is not None and row.get("alarms")
+                  else "no alarm")
+        axes[0].annotate(f"{row['event']}: {caught}", xy=(start, 1.0 - 0.09 * (i % 5)),
+                         xycoords=("data", "axes fraction"), fontsize=7, va="top",
+                         color=color)
 
 
 def _no_noise(ax, span: float = 0.02) -> None:
