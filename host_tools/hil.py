@@ -8,6 +8,7 @@ one control tick and answers with its commands. The season harness is the one
 
 import sys
 import time
+from pathlib import Path
 
 from host_tools.errors import CopflowError
 from host_tools.link import Link, key_values
@@ -294,3 +295,21 @@ def _preset_named(name: str) -> dict | None:
         return presets.preset(name)
     except (KeyError, ValueError):
         return None
+
+
+def run_on_port(port: str, scenario_name: str, coeffs_path: Path | None, timeout_s: float,
+                 label: str | None = None, realtime: bool = False):
+    """A scenario in lockstep (or real time) against the board on `port`, with a
+    progress bar: (scenario, result, timing, plant point, coeffs). copflow hil, demo."""
+    from host_tools.coeffs_file import load_file
+    from host_tools.progress import Progress
+
+    scenario = load_scenario(scenario_name)
+    coeffs = load_file(coeffs_path) if coeffs_path else None
+    steps = int(scenario.hours * 3600 / scenario.dt_s)
+    with Link(port, timeout_s=timeout_s) as link, \
+            Progress(steps, label or f"hil {scenario.name}") as bar:
+        result, timing, pp = run(link, scenario, coeffs,
+                                 progress=lambda done, total: bar.update(done),
+                                 realtime=realtime)
+    return scenario, result, timing, pp, coeffs

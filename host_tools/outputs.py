@@ -1,6 +1,8 @@
-"""Checks on `--out DIR` and `-o FILE` made before a command does its work, so a run
-is never lost to an output place it cannot write (one `copflow: ...` line instead)."""
+"""Output places and what goes there: checks on `--out DIR` and `-o FILE` made before a
+command does its work, so a run is never lost to an output place it cannot write (one
+`copflow: ...` line instead), and a run's CSV time series and plots (sim, hil, demo)."""
 
+import csv
 import os
 import tempfile
 from pathlib import Path
@@ -48,3 +50,18 @@ def check_output_file(path: Path, option: str = "-o") -> Path:
         raise CopflowError(f"{what}: {parent} is not a folder")
     _probe(parent, what)
     return path
+
+
+def write_outputs(out: Path, result, pp, season: str, coeffs: dict | None = None) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    keys = list(result.series)
+    with open(out / "timeseries.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(keys)
+        for row in zip(*(result.series[k] for k in keys), strict=True):
+            w.writerow(f"{v:.6g}" for v in row)
+    from host_tools import plots
+
+    plots.time_series(result, out / "timeseries.png")
+    plots.cop_curve(pp, season, out / "cop_vs_flow.png", coeffs,
+                    settled=result.flow_percent_final)

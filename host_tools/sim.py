@@ -370,3 +370,11 @@ def run_scenario(scenario, driver: Driver | None = None, coeffs: dict | None = N
                         sample_every_s=sample_every_s or max(60.0, scenario.dt_s),
                         events=scenario.events)
     return result, pp
+
+
+def kwh_saved(result) -> float:
+    """Electricity saved against the constant-design-flow baseline over the run, for
+    the same heat: heat / baseline COP_s - electricity used (kWh; negative if worse)."""
+    if result.baseline_cop_s <= 0:
+        return 0.0
+    return result.heat_kwh / result.baseline_cop_s - result.electric_kwh

@@ -123,7 +123,7 @@ _READ_HW = ("try:\n print('HW>' + open('/hw.json').read().replace('\\n', ' ') + 
 
 
 def _back_to_copflow(port: str, timeout_s: float) -> None:
-    from host_tools.commands.reset import reset
+    from host_tools.board_reset import reset
 
     with Link(port, timeout_s=timeout_s) as link:
         try:
@@ -139,7 +139,7 @@ def read_hw(port: str, timeout_s: float) -> dict | None:
     back in copflow with its running config."""
     import json
 
-    from host_tools.commands.deploy import mpremote
+    from host_tools.mpremote_run import mpremote
 
     try:
         text = mpremote(port, "exec", _READ_HW, timeout_s=60)
@@ -159,7 +159,7 @@ def write_hw(port: str, hw: dict, timeout_s: float) -> None:
     import json
     import tempfile
 
-    from host_tools.commands.deploy import mpremote
+    from host_tools.mpremote_run import mpremote
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "hw.json"
@@ -169,7 +169,7 @@ def write_hw(port: str, hw: dict, timeout_s: float) -> None:
         finally:
             # a boot applies /hw.json: from the REPL a soft reset, which brings the
             # running config back (config=resumed)
-            from host_tools.commands.reset import reset
+            from host_tools.board_reset import reset
 
             reset(port, timeout_s)
 

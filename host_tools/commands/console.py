@@ -10,6 +10,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from host_tools import board_status
 from host_tools.commands._port import add_port_arguments, board_port
 from host_tools.errors import CopflowError
 from host_tools.link import Link, key_values
@@ -120,14 +121,7 @@ def completions(line: str, text: str) -> list[str]:
 
 
 def alarm_names(mask_hex: str) -> str:
-    import_firmware()
-    from core import alarms
-
-    try:
-        names = alarms.names(int(mask_hex, 16))
-    except ValueError:
-        return mask_hex
-    return " ".join(names) if names else "none"
+    return " ".join(board_status.alarm_names(mask_hex)) or "none"
 
 
 def _num(text: str | None, unit: str) -> str:
@@ -207,7 +201,7 @@ def _save_history(readline, path: Path) -> None:
 def watch(link: Link, path: Path | None = None) -> None:
     """A timestamped status line each second until Ctrl-C; with `path`, CSV rows as
     `copflow log` writes them."""
-    from host_tools.commands.log import COLUMNS, row
+    from host_tools.telemetry import COLUMNS, row
 
     f = writer = None
     if path is not None:
@@ -250,7 +244,7 @@ class Session:
             self.tick_s = float(response.fields().get("period_ms", "1000")) / 1000.0
 
     def reset(self) -> None:
-        from host_tools.commands.reset import reset
+        from host_tools.board_reset import reset
 
         self.link.close()
         try:

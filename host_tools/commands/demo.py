@@ -25,9 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from host_tools.commands.hil import run_scenario
-    from host_tools.commands.sim import kwh_saved, write_outputs
+    from host_tools.hil import run_on_port
     from host_tools.link import Link
+    from host_tools.outputs import write_outputs
+    from host_tools.sim import kwh_saved
     from host_tools.vboard import VirtualBoard
 
     check_output_dir(args.out)
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
             port = board.port
             print(f"virtual board on {port}", file=sys.stderr)
         for name in SCENARIOS:
-            scenario, result, timing, pp, _ = run_scenario(port, name, None, 10.0, label=name)
+            scenario, result, timing, pp, _ = run_on_port(port, name, None, 10.0, label=name)
             out = args.out / name
             write_outputs(out, result, pp, scenario.season)
             p_paper, cop_paper = PAPER_POINTS[scenario.season][0]

@@ -19,8 +19,6 @@ bytecode, which loads without the compiler and so needs far less RAM at boot.
 import argparse
 import hashlib
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,6 +27,7 @@ from host_tools import __version__, fwbuild, hwconfig
 from host_tools.commands._port import add_port_arguments, board_port, check_port
 from host_tools.errors import CopflowError
 from host_tools.link import Link
+from host_tools.mpremote_run import mpremote
 
 STAGE = "new"  # the staging folder on the board, /new
 MAINT_FLAG = "/maint"  # main.py boots into maintenance when it finds this file
@@ -72,30 +71,6 @@ def manifest(out: Path) -> list[tuple[str, str]]:
 
 
 # ---- mpremote ---------------------------------------------------------------
-
-def mpremote(port: str, *args: str, timeout_s: float = 600) -> str:
-    """Run mpremote on the port; any failure is one line (no mpremote traceback)."""
-    cmd = [sys.executable, "-m", "mpremote", "connect", port, *args]
-    what = args[0] if args else "connect"
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        raise CopflowError(f"{port}: the board did not finish mpremote {what} within "
-                           f"{timeout_s:g} s") from None
-    if proc.returncode != 0:
-        raise CopflowError(f"{port}: mpremote {what} failed: {_last_line(proc)}")
-    return proc.stdout
-
-
-def _last_line(proc: subprocess.CompletedProcess) -> str:
-    lines = [ln.strip() for ln in (proc.stderr + "\n" + proc.stdout).splitlines() if ln.strip()]
-    if not lines:
-        return f"exit status {proc.returncode}"
-    last = lines[-1]
-    if last.startswith("mpremote: "):
-        last = last[len("mpremote: "):]
-    return last
-
 
 # Board-side snippets (MicroPython). Small frames: the one collection (in show()) runs
 # with only small frames active, as the host MicroPython needs (docs/micropython-host.md).

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from host_tools.coeffs_file import load_file
 from host_tools.commands._port import add_port_arguments, board_port
-from host_tools.link import Link
-from host_tools.outputs import check_output_dir
-from host_tools.progress import Progress
+from host_tools.hil import run_on_port
+from host_tools.outputs import check_output_dir, write_outputs
+from host_tools.sim import kwh_saved
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,37 +23,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_port_arguments(parser)
 
 
-def run_scenario(port: str, scenario_name: str, coeffs_path: Path | None, timeout_s: float,
-                 label: str | None = None, realtime: bool = False):
-    from host_tools import hil
-
-    scenario = hil.load_scenario(scenario_name)
-    coeffs = load_file(coeffs_path) if coeffs_path else None
-    steps = int(scenario.hours * 3600 / scenario.dt_s)
-    with Link(port, timeout_s=timeout_s) as link, \
-            Progress(steps, label or f"hil {scenario.name}") as bar:
-        result, timing, pp = hil.run(link, scenario, coeffs,
-                                     progress=lambda done, total: bar.update(done),
-                                     realtime=realtime)
-    return scenario, result, timing, pp, coeffs
-
-
 def run(args: argparse.Namespace) -> int:
     if args.out:
         check_output_dir(args.out)
     if args.coeffs:
         load_file(args.coeffs)  # a bad file is named before a board starts
     with board_port(args) as port:
-        scenario, result, timing, pp, coeffs = run_scenario(port, args.scenario, args.coeffs,
+        scenario, result, timing, pp, coeffs = run_on_port(port, args.scenario, args.coeffs,
                                                             max(args.timeout, 5.0),
                                                             realtime=args.realtime)
-    from host_tools.commands.sim import kwh_saved
-
     summary = {**result.summary(), **timing, "scenario": scenario.name,
                "kwh_saved_vs_constant": kwh_saved(result)}
     if args.out:
-        from host_tools.commands.sim import write_outputs
-
         write_outputs(args.out, result, pp, scenario.season, coeffs)
         summary["out"] = str(args.out)
     if args.json:

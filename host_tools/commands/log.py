@@ -6,22 +6,14 @@ import argparse
 import csv
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from host_tools.commands._port import add_port_arguments, open_link
-from host_tools.commands.status import alarm_names
 from host_tools.errors import CopflowError
 from host_tools.link import key_values
 from host_tools.outputs import check_output_file
-
-# The CSV's columns: host time, seconds since the log started, then the board's
-# status words (firmware/console.py status_words), alarms as names.
-FIELDS = ("mode", "state", "season", "t_in_c", "flow_pct", "flow_sp_pct", "p_opt_pct",
-          "output_pct", "pump", "cop_model", "cop_meas", "alarms", "ticks")
-COLUMNS = ("time_utc", "t_s") + FIELDS
-NUMERIC = ("t_in_c", "flow_pct", "flow_sp_pct", "p_opt_pct", "output_pct", "cop_model",
-           "cop_meas")
+from host_tools.telemetry import COLUMNS, NUMERIC, row  # noqa: F401
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,24 +24,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--period-ms", type=int, default=1000,
                         help="telemetry period on the board, ms (100..3600000; default 1000)")
     add_port_arguments(parser)
-
-
-def row(fields: dict[str, str], t_s: float) -> list[str]:
-    out = [datetime.now(UTC).isoformat(timespec="milliseconds"), f"{t_s:.3f}"]
-    for name in FIELDS:
-        value = fields.get(name, "")
-        if name == "alarms":
-            value = " ".join(alarm_names(value or "0"))
-        elif name == "season":
-            value = "" if value == "?" else value
-        elif value == "none":
-            value = ""  # missing stays missing, never 0
-        elif name in ("p_opt_pct", "cop_model") and fields.get("season", "?") == "?":
-            value = ""  # no season, no model: the board's 0 means "none"
-        out.append(value)
-    if "FLOW_MISSING" in out[2 + FIELDS.index("alarms")].split():
-        out[2 + FIELDS.index("flow_pct")] = ""
-    return out
 
 
 def run(args: argparse.Namespace) -> int:

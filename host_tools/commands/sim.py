@@ -1,14 +1,14 @@
 """`copflow sim`: the firmware core (CPython) against the plant simulator, in closed loop."""
 
 import argparse
-import csv
 import json
 from pathlib import Path
 
 from host_tools.errors import CopflowError
-from host_tools.outputs import check_output_dir
+from host_tools.outputs import check_output_dir, write_outputs
 from host_tools.progress import Progress
 from host_tools.seasons import SEASON_ALIASES
+from host_tools.sim import kwh_saved
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,14 +77,6 @@ def run_scenario(args: argparse.Namespace, coeffs: dict | None) -> int:
     return 0
 
 
-def kwh_saved(result) -> float:
-    """Electricity saved against the constant-design-flow baseline over the run, for
-    the same heat: heat / baseline COP_s - electricity used (kWh; negative if worse)."""
-    if result.baseline_cop_s <= 0:
-        return 0.0
-    return result.heat_kwh / result.baseline_cop_s - result.electric_kwh
-
-
 def report(args, result, pp, season: str, coeffs, title: str, extra: dict | None = None):
     summary = {**result.summary(), "kwh_saved_vs_constant": kwh_saved(result),
                **(extra or {})}
@@ -111,18 +103,3 @@ def report(args, result, pp, season: str, coeffs, title: str, extra: dict | None
 def _percent(saved: float, result) -> str:
     base = result.heat_kwh / result.baseline_cop_s if result.baseline_cop_s > 0 else 0.0
     return f"{100.0 * saved / base:.1f} %" if base > 0 else "-"
-
-
-def write_outputs(out: Path, result, pp, season: str, coeffs: dict | None = None) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    keys = list(result.series)
-    with open(out / "timeseries.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(keys)
-        for row in zip(*(result.series[k] for k in keys), strict=True):
-            w.writerow(f"{v:.6g}" for v in row)
-    from host_tools import plots
-
-    plots.time_series(result, out / "timeseries.png")
-    plots.cop_curve(pp, season, out / "cop_vs_flow.png", coeffs,
-                    settled=result.flow_percent_final)
