@@ -186,3 +186,26 @@ def test_hil_lockstep_and_realtime(link):
     bad = link.request("hil meas 11.5 0.33 7 2")
     assert not bad.ok and bad.code == "E_VALUE"
     link.command("hil off")
+
+
+def test_a_locked_board_refuses_every_write_and_still_reads(link):
+    """Issue 13: through the virtual board, each writing command is E_LOCKED and
+    changes nothing; the reads still answer (the property test over any sequence:
+    tests/realboard/test_console_locked.py)."""
+    assert link.command("set hil allowed").ok
+    assert link.command("pin set 2468").ok
+    assert link.command("lock 2468").ok
+    before = link.command("list").body
+    kp = link.command("get kp").fields()["kp"]
+    for line in ("set kp 0.5", "mode manual", "out 40", "season heating", "defaults", "load",
+                 "save", "reboot", "maint", "ack", "hil lockstep", "hil realtime", "hil off",
+                 "hil step 1000 20 1 1 1", "coeffs preset default", "coeffs set cooling a0 1",
+                 "pin clear", "pin set 1111"):
+        response = link.request(line)
+        assert not response.ok and response.code == "E_LOCKED", (line, response)
+    for line in ("hello", "status", "list", "get kp", "param kp", "alarms", "mem", "coeffs",
+                 "hil"):
+        assert link.request(line).ok, line
+    assert link.command("get kp").fields()["kp"] == kp
+    assert link.command("list").body == before
+    assert link.command("unlock 2468").ok
