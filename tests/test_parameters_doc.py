@@ -1,0 +1,19 @@
+"""docs/parameters.md is what host_tools/paramdoc.py renders from the firmware's
+tables: a parameter added, removed or changed without regenerating fails here."""
+
+from host_tools.paramdoc import render
+from host_tools.paths import PROJECT_ROOT
+
+
+def test_the_parameters_doc_matches_the_firmware_tables():
+    doc = (PROJECT_ROOT / "docs" / "parameters.md").read_text()
+    assert doc == render(), ("docs/parameters.md is stale: run "
+                             ".venv/bin/python -m host_tools.paramdoc docs/parameters.md")
+
+
+def test_every_controller_parameter_is_in_it():
+    from core import config
+
+    doc = render()
+    for entry in config.PARAMS:
+        assert f"| `{entry[0]}` |" in doc
