@@ -17,6 +17,7 @@ COMMANDS = {
     "sweep": ("sweep", "repeat the paper's flow sweep on the simulated bench"),
     "fit": ("fit", "fit COP_s(P, t) and the component curves from a CSV"),
     "sim": ("sim", "simulate the firmware core against the plant in closed loop"),
+    "campaign": ("campaign", "every plant x season x controller as SIL runs, on Dask"),
     "faults": ("faults", "the fault matrix: each fault, its alarm, ticks to safe, recovery"),
     "board": ("board", "run a virtual bench board; prints its serial port"),
     "console": ("console", "interactive console to a board"),

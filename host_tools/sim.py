@@ -44,11 +44,34 @@ class SimResult:
     electric_kwh: float
     alarms_seen: list[str]
     series: dict[str, list[float]] = field(default_factory=dict)
+    ratio_last_hour: float = 0.0  # energy-weighted COP_s / oracle's over the last hour
     faults: list[dict] = field(default_factory=list)  # per scenario event (FaultWatch)
 
     @property
     def ratio_to_oracle(self) -> float:
         return self.cop_s / self.oracle_cop_s if self.oracle_cop_s > 0 else 0.0
+
+    @property
+    def baseline_ratio(self) -> float:
+        """Constant design flow's COP_s / the oracle's: what there is to gain."""
+        return self.baseline_cop_s / self.oracle_cop_s if self.oracle_cop_s > 0 else 0.0
+
+    @property
+    def hours_to_within_2pct(self) -> float | None:
+        """From when on the sampled COP_s stayed within 2 % of the oracle's to the
+        end of the run (hours; None if the last sample is not within 2 %). Samples
+        with the unit off (no oracle COP) do not count either way."""
+        times, ours, best = (self.series.get(k, []) for k in ("time_h", "cop_s", "cop_s_oracle"))
+        since = None
+        for t, a, b in zip(times, ours, best, strict=False):
+            if b <= 0:
+                continue
+            if a >= 0.98 * b:
+                if since is None:
+                    since = t
+            else:
+                since = None
+        return since
 
     def summary(self) -> dict:
         return {
@@ -58,7 +81,10 @@ class SimResult:
             "cop_s": self.cop_s,
             "oracle_cop_s": self.oracle_cop_s,
             "ratio_to_oracle": self.ratio_to_oracle,
+            "ratio_last_hour": self.ratio_last_hour,
+            "hours_to_within_2pct": self.hours_to_within_2pct,
             "baseline_cop_s": self.baseline_cop_s,
+            "baseline_ratio": self.baseline_ratio,
             "flow_percent_final": self.flow_percent_final,
             "optimal_percent_true": self.optimal_percent_true,
             "heat_kwh": self.heat_kwh,
@@ -277,6 +303,8 @@ def run_season(
     baseline.reset(base_out, t0)
 
     ours, best, base = Totals(), Totals(), Totals()
+    last_ours, last_best = Totals(), Totals()  # the last hour (the whole run if shorter)
+    last_from = max(0, steps - int(round(3600.0 / dt_s)))
     series: dict[str, list[float]] = {k: [] for k in (
         "time_h", "t_river_c", "t_in_c", "flow_percent", "flow_sp_percent", "p_opt_percent",
         "optimal_percent_true", "output_percent", "cop_s", "cop_s_oracle")}
@@ -323,6 +351,9 @@ def run_season(
         # The oracle's and the baseline's pumps stop with the unit.
         op_best = oracle.step(dt_s, best_point.output_percent if demand else 0.0, t_river)
         best.add(op_best, dt_s)
+        if k >= last_from:
+            last_ours.add(op, dt_s)
+            last_best.add(op_best, dt_s)
         base_point = baseline.output_for_flow_percent(100.0, t_river) if demand else 0.0
         base.add(baseline.step(dt_s, base_point, t_river), dt_s)
         if k % sample_every == 0 or k == steps - 1:
@@ -353,6 +384,7 @@ def run_season(
         alarms_seen=alarms.names(seen),
         series=series,
         faults=watch.summary(alarms.names),
+        ratio_last_hour=(last_ours.cop_s / last_best.cop_s if last_best.cop_s > 0 else 0.0),
     )
 
 
