@@ -114,9 +114,11 @@ class Sender:
 
     def poll(self):
         """After send(wait=False): DE goes low once the frame has left."""
-        if self.sending and self._txdone():
+        txdone = self._txdone
+        de = self._de
+        if self.sending and txdone is not None and de is not None and txdone():
             self.sending = False
-            self._de.value(0)
+            de.value(0)
 
     def release(self):
         self.sending = False
