@@ -216,10 +216,7 @@ class Console:
         except ConsoleError as exc:
             out = "err %s %s" % (exc.code, exc)
         except config_mod.ConfigError as exc:
-            code = "E_RANGE" if "out of range" in str(exc) else "E_VALUE"
-            if "unknown parameter" in str(exc):
-                code = "E_UNKNOWN"
-            out = "err %s %s" % (code, exc)
+            out = "err %s %s" % (exc.code, exc)
         except MemoryError:
             out = "err E_INTERNAL out of memory"
         except Exception as exc:  # a bug must not stop the loop

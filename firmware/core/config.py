@@ -65,11 +65,14 @@ PARAMS = (
 
 
 class ConfigError(ValueError):
-    """A config value or combination is invalid; `key` names it."""
+    """A config value or combination is invalid; `key` names it, `code` is the
+    console's error code for it (docs/protocol.md): E_UNKNOWN (no such
+    parameter), E_RANGE (a number outside its range), E_VALUE (anything else)."""
 
-    def __init__(self, key: str, message: str):
+    def __init__(self, key: str, message: str, code: str = "E_VALUE"):
         super().__init__("%s: %s" % (key, message))
         self.key = key
+        self.code = code
         self.check = ""
 
 
@@ -78,7 +81,7 @@ def spec(name: str):
     for entry in PARAMS:  # a look-up table would cost heap for every request's microsecond
         if entry[0] == name:
             return entry
-    raise ConfigError(name, "unknown parameter")
+    raise ConfigError(name, "unknown parameter", "E_UNKNOWN")
 
 
 def allowed(name: str) -> str:
@@ -122,7 +125,8 @@ def check_value(entry, value):
     else:
         value = float(value) + 0.0  # -0.0 becomes 0.0
     if not low <= value <= high:
-        raise ConfigError(name, "%r is out of range; allowed %s" % (value, allowed_for(entry)))
+        raise ConfigError(name, "%r is out of range; allowed %s" % (value, allowed_for(entry)),
+                          "E_RANGE")
     return value
 
 

@@ -20,9 +20,9 @@ def validate(table, given, section: str) -> dict:
                 entry = candidate
                 break
         if entry is None:
-            raise ConfigError("%s.%s" % (section, name), "unknown parameter")
+            raise ConfigError("%s.%s" % (section, name), "unknown parameter", "E_UNKNOWN")
         try:
             out[name] = check_value(entry, given[name])
         except ConfigError as exc:
-            raise ConfigError("%s.%s" % (section, name), str(exc)[len(name) + 2:])
+            raise ConfigError("%s.%s" % (section, name), str(exc)[len(name) + 2:], exc.code)
     return out

@@ -52,3 +52,18 @@ def test_invalid_coefficients_are_a_config_error():
 def test_unknown_section_is_rejected():
     raises(config.ConfigError, config.validate, {"paramz": {}})
     raises(config.ConfigError, config.validate, [1, 2])
+
+
+def test_config_errors_carry_the_console_code():
+    # The console answers with the exception's own code, never one guessed from
+    # the message's words (issue 13).
+    from core import config as config_mod
+
+    for name, value, code in (("kp", 1e9, "E_RANGE"), ("nosuch", 1, "E_UNKNOWN"),
+                              ("mode", "sideways", "E_VALUE"), ("period_ms", 1.5, "E_VALUE")):
+        try:
+            config_mod.check_param(name, value)
+        except config_mod.ConfigError as exc:
+            assert exc.code == code, (name, exc.code)
+        else:
+            raise AssertionError("accepted %s=%r" % (name, value))
