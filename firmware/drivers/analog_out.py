@@ -6,8 +6,7 @@
 # There is no feedback, so position_pct is what is commanded and fault is
 # always 0: a broken wire or a dead op-amp cannot be seen from here (the flow
 # sensor and the controller's LOW_FLOW alarm catch the consequence).
-from core.compat import const, is_finite
-from core.config import ConfigError
+from core.compat import const, is_finite, unload
 
 KINDS = ("pwm", "dac")
 CALIBRATIONS = ("nominal", "two_point")
@@ -31,13 +30,6 @@ PARAMS = (
     ("pwm_freq_hz", "Hz", 100, 100000, 1000, "PWM frequency (kind pwm)"),
 )
 
-# Calibration points closer than this (fraction of full scale) give a slope
-# that a meter's last digit can throw off by several percent.
-_MIN_CAL_SPAN = 0.1
-# A range end may lie this far (fraction of full scale) beyond the codes the
-# stage can make; beyond that the config cannot reach its own 0 % or 100 %.
-_REACH_SLACK = 0.02
-
 
 class AnalogOut:
     """`out` is a machine.PWM (kind "pwm") or machine.DAC (kind "dac"); `run_pin`
@@ -54,38 +46,16 @@ class AnalogOut:
         self._pwm = params["kind"] == "pwm"
         full = _PWM_FULL if self._pwm else _DAC_FULL
         self.full_code = full
-        v0 = params["v_at_0_pct"]
-        v100 = params["v_at_100_pct"]
-        if abs(v100 - v0) < 1.0:
-            raise ConfigError("v_at_100_pct", "v_at_0_pct %s and v_at_100_pct %s are less than "
-                              "1 V apart" % (v0, v100))
-        if params["calibration"] == "two_point":
-            ca = params["cal_code_a"]
-            cb = params["cal_code_b"]
-            for key in ("cal_code_a", "cal_code_b"):
-                if params[key] > full:
-                    raise ConfigError(key, "%s is above the %s full scale %s"
-                                      % (params[key], params["kind"], full))
-            if abs(cb - ca) < _MIN_CAL_SPAN * full:
-                raise ConfigError("cal_code_b", "cal_code_a and cal_code_b must be at least "
-                                  "%d codes apart" % int(_MIN_CAL_SPAN * full + 0.999))
-            slope = (params["cal_v_b"] - params["cal_v_a"]) / (cb - ca)
-            # The stage is non-inverting, so volts must rise with the code; a
-            # falling or flat line means swapped or mistyped measurements.
-            if not slope * full >= 1.0:
-                raise ConfigError("cal_v_b", "the measurements give %.3f V over the full code "
-                                  "range; expected a rising output" % (slope * full))
-            offset = params["cal_v_a"] - slope * ca
-        else:
-            slope = params["gain"] * params["pin_full_v"] / full
-            offset = 0.0
+        from drivers import analog_setup  # checks used once: loaded and dropped
+
+        try:
+            slope, offset = analog_setup.calibrate(params, full)
+        finally:
+            unload("drivers.analog_setup")
         self.slope_v = slope  # output volts per code
         self.offset_v = offset  # output volts at code 0
-        for key in ("v_at_0_pct", "v_at_100_pct"):
-            c = (params[key] - offset) / slope
-            if c < -_REACH_SLACK * full or c > (1.0 + _REACH_SLACK) * full:
-                raise ConfigError(key, "%s V is outside what the stage makes (%.2f..%.2f V)"
-                                  % (params[key], offset, offset + slope * full))
+        v0 = params["v_at_0_pct"]
+        v100 = params["v_at_100_pct"]
         self._v0 = v0
         self._span_v = v100 - v0
         self._stop = params["stop_pct"]
