@@ -16,14 +16,13 @@
 # IRQ; esp32.PCNT itself does not). pcnt_kwargs() sets max=32000, and poll()
 # takes each step modulo 32000. That is unambiguous while fewer than 32000
 # pulses arrive between two polls; the constructor checks that twice
-# max_flow_m3h cannot do that within _MIN_GAP_MS, and a poll that comes later
-# than the limit for this meter restarts the measurement.
+# max_flow_m3h cannot do that within 200 ms (drivers/pcnt_setup.py), and a
+# poll that comes later than the limit for this meter restarts the measurement.
 #
 # poll() does small-int work only (MicroPython floats live on the heap);
 # `value` does the float division when it is read.
 from core import alarms
-from core.compat import const
-from core.config import ConfigError
+from core.compat import const, unload
 from core.ticks import ticks_diff
 
 _MASK = const(0x3FFFFFFF)  # pulse totals wrap at 2**30: they stay small ints
@@ -34,10 +33,7 @@ _INCREMENT = const(1)
 _IGNORE = const(0)
 _FILTER_MAX = const(1023)  # PCNT filter: 10 bits of 80 MHz APB ticks
 _NS_PER_TICK = 12.5
-_MIN_GAP_MS = const(200)  # the counter must not wrap within this at 2 x max flow
-_MAX_GAP_MS = const(60000)
 _SPAN_CAP = const(0x20000)  # ms; spans in the noise test are capped here (2**17)
-_RATE_BITS = const(12)  # fixed-point max rate < 2**12: rate * span < 2**29
 _SLACK_MS = const(2)  # ms tick quantisation of both ends of a span, plus poll skew
 
 EDGES = ("falling", "rising")
@@ -94,40 +90,19 @@ class PcntRate:
 
     def __init__(self, pcnt, params: dict, scale: float, rate: float, max_key: str,
                  timeout_s: float, noise_bit: int):
-        cls = type(pcnt)
-        if getattr(cls, "INCREMENT", _INCREMENT) != _INCREMENT or \
-                getattr(cls, "IGNORE", _IGNORE) != _IGNORE:
-            raise ConfigError("edge", "esp32.PCNT edge constants differ from pcnt_kwargs()")
+        from drivers import pcnt_setup  # checks used once: loaded and dropped
+
+        try:
+            gap, ticks, rate_q, shift = pcnt_setup.limits(pcnt, params, rate, max_key)
+        finally:
+            unload("drivers.pcnt_setup")
         self._scale = scale
-        # Within this gap even noise at twice max_flow_m3h cannot turn the
-        # counter once; after it a step cannot be told from a step plus turns.
-        gap = (_COUNT_PERIOD // 2) / rate
-        if gap < _MIN_GAP_MS:
-            raise ConfigError(max_key, "implies %d pulses/s; at most %d pulses/s, so "
-                              "that the PCNT cannot wrap between two polls"
-                              % (int(rate * 1000.0), _COUNT_PERIOD // 2 * 1000 // _MIN_GAP_MS))
-        self._gap_limit_ms = int(gap) if gap < _MAX_GAP_MS else _MAX_GAP_MS
-        ticks = filter_ticks(params["glitch_us"])
-        period_ns = 1000000.0 / rate
-        if 2 * ticks * _NS_PER_TICK >= period_ns:
-            raise ConfigError("glitch_us", "a %.2f us PCNT filter would reject real pulses "
-                              "below %s (period there %.2f us; its high and low "
-                              "phases must both outlast the filter)"
-                              % (ticks * _NS_PER_TICK / 1000.0, max_key, period_ns / 1000.0))
+        self._gap_limit_ms = gap
         self.filter_ticks = ticks
-        # Max rate as a fixed-point small int, rounded up: noise is n - 1 >
-        # (rate_q * span) >> shift, with no float in poll().
-        shift = 24
-        while shift > 0 and rate * (1 << shift) >= (1 << _RATE_BITS) - 1:
-            shift -= 1
-        scaled = rate * (1 << shift)
-        rate_q = int(scaled)
-        self._rate_q = rate_q + 1 if scaled > rate_q else rate_q
+        self._rate_q = rate_q
         self._shift = shift
         self._timeout_ms = int(timeout_s * 1000.0 + 0.5)
         self._window_ms = params["window_ms"]
-        if self._window_ms > _SPAN_CAP // 2:
-            raise ConfigError("window_ms", "at most %d ms with a pulse counter" % (_SPAN_CAP // 2))
         self._crossover = params["crossover_pulses"]
         self._noise_bit = noise_bit
 
