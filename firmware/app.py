@@ -225,15 +225,26 @@ class App:
         hil = self._hil
         if hil is None:  # the console asks for lockstep first
             raise ValueError("hil step needs a HIL session")
-        controller = self.controller
         now = self.loop.now()
-        self._tick_ms = now
         hil.streamed(now)  # the lockstep link is alive (hil_timeout_s)
-        hil.fill(controller.meas, now)
-        cmd = controller.step(hil.advance(dt_ms))
+        return self._tick(now, hil.advance(dt_ms), hil)
+
+    def _tick(self, now: int, step_ms: int, hil):
+        """One control tick, the same in service and in HIL: the measurements from
+        the drivers or from the HIL session (hil), the controller at step_ms (the
+        board's clock; in lockstep the simulated one), the outputs, the latched
+        alarms, metering and telemetry. `now`: the board's clock (watchdog health)."""
+        controller = self.controller
+        if hil is not None:
+            hil.fill(controller.meas, now)
+        else:
+            self.hal.read(controller.meas)
+        cmd = controller.step(step_ms)
         self.hal.write(cmd)
         self.latched_alarms |= cmd.alarms
         self._metering(controller.meas, cmd)
+        self.console.tick(cmd.dt_ms)
+        self._tick_ms = now
         return cmd
 
     def _metering(self, meas, cmd):
@@ -287,16 +298,7 @@ class App:
                 controller.sticky_alarms |= alarms.LOOP_OVERRUN
             else:
                 controller.sticky_alarms &= ~alarms.LOOP_OVERRUN
-            if hil is not None:  # real time: the host's streamed measurements
-                hil.fill(controller.meas, now)
-            else:
-                hal.read(controller.meas)
-            cmd = controller.step(now)
-            hal.write(cmd)
-            self.latched_alarms |= cmd.alarms
-            self._metering(controller.meas, cmd)
-            console.tick(cmd.dt_ms)
-            self._tick_ms = now
+            self._tick(now, now, hil)  # hil: real time, the host's streamed measurements
         if ticks_diff(now, self._tick_ms) <= self._health_ms:
             hal.feed()
         if self._reboot:
