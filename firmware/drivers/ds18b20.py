@@ -5,8 +5,7 @@
 # the ds18x20 module is not used because it hides presence and CRC failures
 # behind one generic exception.
 from core import alarms
-from core.compat import const
-from core.config import ConfigError
+from core.compat import const, unload
 from core.ticks import ticks_add, ticks_diff
 
 PARAMS = (
@@ -23,7 +22,6 @@ _MATCH_ROM = const(0x55)
 _CONVERT_T = const(0x44)
 _READ_SCRATCHPAD = const(0xBE)
 _WRITE_SCRATCHPAD = const(0x4E)
-_FAMILY = const(0x28)
 _POWER_ON_RAW = const(0x0550)  # 85 degC: the temperature register's reset value
 
 # DS18B20 datasheet, tCONV max: 93.75 / 187.5 / 375 / 750 ms at 9..12 bit.
@@ -48,25 +46,14 @@ _owner = {}
 
 def parse_rom(text, crc8) -> bytes:
     """The 8 ROM bytes from 16 hex digits as printed by hexlify(rom) (family
-    code 0x28 first), checked against the ROM's own CRC; or ConfigError."""
-    if isinstance(text, (bytes, bytearray)) and len(text) == 8:
-        rom = bytes(text)
-    else:
-        if not isinstance(text, str) or len(text) != 16:
-            raise ConfigError("rom", "%r is not 16 hex digits" % (text,))
-        buf = bytearray(8)
-        for i in range(8):
-            pair = text[2 * i:2 * i + 2]
-            for ch in pair:
-                if ch not in "0123456789abcdefABCDEF":
-                    raise ConfigError("rom", "%r is not 16 hex digits" % (text,))
-            buf[i] = int(pair, 16)
-        rom = bytes(buf)
-    if crc8(rom) != 0:
-        raise ConfigError("rom", "ROM CRC does not match (typo, or byte order reversed?)")
-    if rom[0] != _FAMILY:
-        raise ConfigError("rom", "family code 0x%02x is not a DS18B20 (0x28)" % rom[0])
-    return rom
+    code 0x28 first), checked against the ROM's own CRC; or ConfigError
+    (drivers/ds18b20_setup.py)."""
+    from drivers import ds18b20_setup  # used once: loaded and dropped
+
+    try:
+        return ds18b20_setup.parse_rom(text, crc8)
+    finally:
+        unload("drivers.ds18b20_setup")
 
 
 class DS18B20:
