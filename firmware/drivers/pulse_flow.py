@@ -11,8 +11,7 @@
 # handler, and every attribute poll() writes is only read by it (the re-arm
 # request is a counter the handler compares), so no IRQ masking is needed.
 from core import alarms
-from core.compat import const
-from core.config import ConfigError
+from core.compat import const, unload
 from core.ticks import ticks_diff
 
 _MASK = const(0x3FFFFFFF)  # MicroPython ticks period 2**30: tick values fit a small int
@@ -32,9 +31,6 @@ PARAMS = (
      "a pulse interval implying more than this is electrical noise"),
 )
 
-# 1 pulse/us at 1 pulse/L is 1e6 L/s = 3.6e6 m3/h.
-_M3H_PER_LPUS = 3.6e6
-
 
 class PulseRate:
     """Rate of a pulse train on a pin IRQ; `value` = scale / (us per pulse).
@@ -47,12 +43,13 @@ class PulseRate:
     def __init__(self, pin, ticks_us, scale: float, glitch_us: int, min_us: int,
                  timeout_us: int, window_ms: int, crossover: int, trigger, noise_bit: int,
                  hard_irq: bool = True):
-        if not hard_irq:
-            # A soft (scheduled) handler runs late by any blocking call, so its
-            # timestamps and glitch test are wrong, and a full schedule queue
-            # drops it: pulses are lost. Count in hardware instead (the PCNT).
-            raise ConfigError("driver", "needs hard pin interrupts, which this port does not "
-                              "have: use the PCNT counting driver")
+        if not hard_irq:  # a soft handler loses pulses (drivers/pulse_setup.py)
+            from drivers import pulse_setup
+
+            try:
+                pulse_setup.no_hard_irq()
+            finally:
+                unload("drivers.pulse_setup")
         self._pin = pin
         self._ticks_us = ticks_us
         self._scale = scale
@@ -233,16 +230,13 @@ class PulseFlow(PulseRate):
     """
 
     def __init__(self, pin, ticks_us, params: dict, trigger=None, hard_irq: bool = True):
-        scale = _M3H_PER_LPUS / params["k_factor_ppl"]  # m3/h * us per pulse
-        # Intervals shorter than the period at max_flow_m3h are noise.
-        min_us = int(scale / params["max_flow_m3h"])
-        if min_us < 1:
-            raise ConfigError("max_flow_m3h", "implies pulses faster than 1 MHz for this "
-                              "k_factor_ppl")
+        from drivers import pulse_setup  # checks used once: loaded and dropped
+
+        try:
+            scale, min_us = pulse_setup.flow_limits(params)
+        finally:
+            unload("drivers.pulse_setup")
         glitch_us = params["glitch_us"]
-        if glitch_us >= min_us:
-            raise ConfigError("glitch_us", "%d us would reject real pulses below max_flow_m3h "
-                              "(period there %d us)" % (glitch_us, min_us))
         if trigger is None:
             trigger = pin_trigger(pin, params["edge"])
         super().__init__(pin, ticks_us, scale, glitch_us, min_us,

@@ -6,7 +6,8 @@ and they must be built as on-demand modules (strings not interned)."""
 from drivers import pcnt_setup, pulse_flow_esp32
 from host_tools.fwbuild import ON_DEMAND
 
-SETUP_MODULES = ("drivers/analog_setup.py", "drivers/pcnt_setup.py", "drivers/ds18b20_setup.py")
+SETUP_MODULES = ("drivers/analog_setup.py", "drivers/pcnt_setup.py", "drivers/ds18b20_setup.py",
+                 "drivers/pulse_setup.py")
 
 
 def test_pcnt_setup_constants_match_the_driver():
