@@ -43,9 +43,7 @@ def port(request, tmp_path_factory):
         return
     from host_tools.vboard import VirtualBoard
 
-    with VirtualBoard(tmp_path_factory.mktemp("hil") / "flash", log=sys.stderr) as board:
-        with Link(board.port, timeout_s=10.0) as link:
-            link.wait_for("!boot", 20.0)
+    with VirtualBoard(tmp_path_factory.mktemp("hil") / "flash", log=sys.stderr).boot(20.0) as board:
         yield board.port
 
 

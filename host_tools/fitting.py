@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from host_tools.errors import CopflowError
+from host_tools.outputs import read_error
 from host_tools.seasons import SEASON_ALIASES
 
 # The columns a fit may use; they must be numeric. Other columns are ignored
@@ -71,14 +72,8 @@ def read_csv(path: Path, season: str | None = None) -> tuple[dict[str, np.ndarra
             if result is None:
                 f.seek(0)
                 result = _read_rows(path, f, header, season)
-    except FileNotFoundError:
-        raise CopflowError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise CopflowError(f"{path}: is a directory, not a CSV file") from None
-    except UnicodeDecodeError:
-        raise CopflowError(f"{path}: not a text (UTF-8) CSV file") from None
-    except OSError as exc:
-        raise CopflowError(f"{path}: cannot read ({exc.strerror})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise read_error(path, exc) from None
     data, skipped, other = result
     if data and not len(next(iter(data.values()))):
         if skipped:

@@ -52,6 +52,29 @@ def check_output_file(path: Path, option: str = "-o") -> Path:
     return path
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """`text` into `path` through a temporary file beside it and a rename: a
+    failure leaves the old file as it was (one `copflow:` line, no traceback)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CopflowError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def read_error(path: Path, exc: OSError | UnicodeDecodeError) -> CopflowError:
+    """The one-line error for a CSV file that cannot be read as text."""
+    if isinstance(exc, FileNotFoundError):
+        return CopflowError(f"{path}: no such file")
+    if isinstance(exc, IsADirectoryError):
+        return CopflowError(f"{path}: is a directory, not a CSV file")
+    if isinstance(exc, UnicodeDecodeError):
+        return CopflowError(f"{path}: not a text (UTF-8) CSV file")
+    return CopflowError(f"{path}: cannot read ({exc.strerror})")
+
+
 def write_outputs(out: Path, result, pp, season: str, coeffs: dict | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     keys = list(result.series)

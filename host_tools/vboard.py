@@ -370,8 +370,24 @@ class VirtualBoard:
                 pass
         shutil.rmtree(self._tmp, ignore_errors=True)
 
+    def boot(self, timeout_s: float = 30.0) -> "VirtualBoard":
+        """Start the board and wait until its firmware announces `!boot`: the one
+        way host tools and tests bring a virtual board up (`with
+        VirtualBoard(...).boot() as board:`). A board that does not boot is
+        stopped again, and the error says so."""
+        from host_tools.link import Link
+
+        self.start()
+        try:
+            with Link(self.port, timeout_s=10.0) as link:
+                link.wait_for("!boot", timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
     def __enter__(self) -> "VirtualBoard":
-        return self.start()
+        return self if self._thread is not None else self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()

@@ -17,9 +17,7 @@ from host_tools.vboard import VirtualBoard
 @pytest.fixture(scope="module")
 def port(tmp_path_factory):
     flash = tmp_path_factory.mktemp("bench-day") / "flash"
-    with VirtualBoard(flash, restart_delay_s=0.05, log=sys.stderr) as board:
-        with Link(board.port, timeout_s=10.0) as link:
-            link.wait_for("!boot", 20.0)
+    with VirtualBoard(flash, restart_delay_s=0.05, log=sys.stderr).boot(20.0) as board:
         yield board.port
 
 

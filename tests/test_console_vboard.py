@@ -20,9 +20,7 @@ from serial_repl import SerialRepl
 
 @pytest.fixture
 def board(tmp_path):
-    with VirtualBoard(tmp_path / "flash", restart_delay_s=0.05, log=sys.stderr) as b:
-        with Link(b.port, timeout_s=10.0) as link:
-            link.wait_for("!boot", 20.0)
+    with VirtualBoard(tmp_path / "flash", restart_delay_s=0.05, log=sys.stderr).boot(20.0) as b:
         yield b
 
 

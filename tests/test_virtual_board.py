@@ -13,9 +13,7 @@ from host_tools.vboard import VirtualBoard
 
 @pytest.fixture
 def board(tmp_path):
-    with VirtualBoard(tmp_path / "flash", restart_delay_s=0.05, log=sys.stderr) as b:
-        with Link(b.port, timeout_s=10.0) as link:
-            link.wait_for("!boot", 20.0)
+    with VirtualBoard(tmp_path / "flash", restart_delay_s=0.05, log=sys.stderr).boot(20.0) as b:
         yield b
 
 
@@ -122,9 +120,7 @@ def test_board_command_prints_the_port_first(tmp_path):
 def pico_sized_board(tmp_path):
     # The Pico profile's drivers need the RP2040's heap on the host interpreter.
     with VirtualBoard(tmp_path / "flash", heap="192K", restart_delay_s=0.05,
-                      log=sys.stderr) as b:
-        with Link(b.port, timeout_s=10.0) as link:
-            link.wait_for("!boot", 20.0)
+                      log=sys.stderr).boot(20.0) as b:
         yield b
 
 

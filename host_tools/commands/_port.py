@@ -50,9 +50,7 @@ def board_port(args: argparse.Namespace, heap: str | None = None,
         # a deploy into a given flash folder starts from the firmware it holds
         rebuild = getattr(args, "command", None) != "deploy"
         board = stack.enter_context(VirtualBoard(flash, heap=heap, profile=profile,
-                                                 log=sys.stderr, rebuild=rebuild))
-        with Link(board.port, timeout_s=10.0) as link:
-            link.wait_for("!boot", 15.0)
+                                                 log=sys.stderr, rebuild=rebuild).boot(15.0))
         yield board.port
 
 

@@ -2,13 +2,12 @@
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 from host_tools.coeffs_file import load_file, parse_pulled, push
 from host_tools.commands._port import add_port_arguments, open_link
 from host_tools.errors import CopflowError
-from host_tools.outputs import check_output_file
+from host_tools.outputs import check_output_file, write_text_atomic
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,13 +37,7 @@ def run(args: argparse.Namespace) -> int:
         data = parse_pulled(link.command("coeffs").body)
     text = json.dumps(data, indent=2) + "\n"
     if args.output:
-        tmp = args.output.with_name(f".{args.output.name}.{os.getpid()}.tmp")
-        try:
-            tmp.write_text(text)
-            os.replace(tmp, args.output)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise CopflowError(f"cannot write {args.output}: {exc.strerror}") from None
+        write_text_atomic(args.output, text)
         print(f"wrote {args.output}")
     else:
         print(text, end="")

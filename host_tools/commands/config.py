@@ -13,7 +13,6 @@ in); diff lists what differs and exits 1 if anything does.
 
 import argparse
 import math
-import os
 import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +21,7 @@ from host_tools import __version__
 from host_tools.commands._port import add_port_arguments, board_port
 from host_tools.errors import CopflowError
 from host_tools.link import Link
-from host_tools.outputs import check_output_file
+from host_tools.outputs import check_output_file, write_text_atomic
 from host_tools.paths import import_firmware
 
 FORMAT = "copflow-config/1"
@@ -302,13 +301,7 @@ def run(args: argparse.Namespace) -> int:
             if args.hw:
                 config["hw"] = read_hw(port, args.timeout)
             text = to_toml(config, board)
-        tmp = args.file.with_name(f".{args.file.name}.{os.getpid()}.tmp")
-        try:
-            tmp.write_text(text)
-            os.replace(tmp, args.file)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise CopflowError(f"cannot write {args.file}: {exc.strerror}") from None
+        write_text_atomic(args.file, text)
         print(f"wrote {args.file}")
         return 0
     wanted = read_file(args.file)

@@ -26,7 +26,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from host_tools.hil import run_on_port
-    from host_tools.link import Link
     from host_tools.outputs import write_outputs
     from host_tools.sim import kwh_saved
     from host_tools.vboard import VirtualBoard
@@ -37,9 +36,7 @@ def run(args: argparse.Namespace) -> int:
         port = check_port(args.port) if args.port else None
         if port is None:
             flash = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "flash"
-            board = stack.enter_context(VirtualBoard(flash, log=sys.stderr))
-            with Link(board.port, timeout_s=10.0) as link:
-                link.wait_for("!boot", 20.0)
+            board = stack.enter_context(VirtualBoard(flash, log=sys.stderr).boot(20.0))
             port = board.port
             print(f"virtual board on {port}", file=sys.stderr)
         for name in SCENARIOS:

@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 from host_tools.errors import CopflowError
-from host_tools.outputs import check_output_file
+from host_tools.outputs import check_output_file, read_error
 
 NEEDED = ("t_s", "state", "alarms", "flow_pct", "flow_sp_pct", "p_opt_pct", "output_pct",
           "t_in_c", "cop_model", "cop_meas")
@@ -38,14 +38,8 @@ def read_log(path: Path) -> dict[str, list]:
                     except ValueError:
                         raise CopflowError(f"{path}: row {reader.line_num}, column {c}: "
                                            f"{cell!r} is not a number") from None
-    except FileNotFoundError:
-        raise CopflowError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise CopflowError(f"{path}: is a directory, not a CSV file") from None
-    except UnicodeDecodeError:
-        raise CopflowError(f"{path}: not a text (UTF-8) CSV file") from None
-    except OSError as exc:
-        raise CopflowError(f"{path}: cannot read ({exc.strerror})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise read_error(path, exc) from None
     if not rows["t_s"]:
         raise CopflowError(f"{path}: no rows to plot")
     return rows

@@ -18,9 +18,7 @@ from host_tools.vboard import VirtualBoard
 @pytest.fixture
 def board(tmp_path):
     with VirtualBoard(tmp_path / "flash", profile="esp32-devkitc", restart_delay_s=0.05,
-                      log=sys.stderr) as b:
-        with Link(b.port, timeout_s=10.0) as link:
-            link.wait_for("!boot", 30.0)
+                      log=sys.stderr).boot(30.0) as b:
         yield b
 
 
