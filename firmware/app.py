@@ -188,7 +188,6 @@ class App:
             pass
         raise KeyboardInterrupt
 
-    # ---- the loop -------------------------------------------------------
     # ---- hardware in the loop ---------------------------------------------
     @property
     def hil(self):
@@ -354,4 +353,4 @@ def _begin(app):
     hal.start_watchdog()
     # Ctrl-C is a byte for the console from here (console.py: one is noise, a
     # break takes two); the fail-safe turns the port's interrupt back on.
-    safe_out._kbd_intr(-1)
+    safe_out.kbd_intr(-1)

@@ -137,7 +137,6 @@ class Console:
             if byte < 0:
                 return
             if self.feed(byte, now):
-                _no_break()  # a save turns the port's Ctrl-C back on (store.py)
                 return  # one request per slice: a collection may run before the next
             i += 1
             if reader.overflow:
@@ -399,16 +398,6 @@ class Console:
                 self.dropped += 1
             elif self.write("!tel " + self.status_words() + "\n") is False:
                 self.dropped += 1
-
-
-def _no_break():
-    # Ctrl-C stays a byte for the console while the loop runs (app.start).
-    try:
-        import micropython
-
-        micropython.kbd_intr(-1)
-    except (ImportError, AttributeError):
-        pass
 
 
 def _alnum(text):

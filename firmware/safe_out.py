@@ -86,13 +86,24 @@ def apply(spec=None):
             pass
 
 
-def _kbd_intr(char):
+_BREAK = [3]  # the port's Ctrl-C as last set by kbd_intr(): 3 KeyboardInterrupt, -1 a byte
+
+
+def kbd_intr(char):
+    """Set what Ctrl-C does on the port (micropython.kbd_intr; boards only) and
+    remember it, so that code which holds it off for a moment (the store's
+    renames) can put back what the loop had (break_setting())."""
+    _BREAK[0] = char
     try:
         import micropython
 
         micropython.kbd_intr(char)
     except (ImportError, AttributeError):
         pass
+
+
+def break_setting() -> int:
+    return _BREAK[0]
 
 
 def _say(hal, text):
@@ -147,24 +158,24 @@ def fail(exc, hal=None):
     _secure(hal)
     if exc is None:
         _say(hal, "!reboot\n")
-        _kbd_intr(3)
+        kbd_intr(3)
         if hal is not None:
             hal.reset()
         return
     if isinstance(exc, KeyboardInterrupt):
         _say(hal, "!stopped outputs=safe\n")
-        _kbd_intr(3)
+        kbd_intr(3)
         to_repl()
         return
     _say(hal, "!fault %s %s: %s\n" % ("boot" if hal is None else "loop",
                                      type(exc).__name__, exc))
-    _kbd_intr(3)
+    kbd_intr(3)
     if hal is not None:
         hal.reset()
 
 
 def _secure(hal):
-    _kbd_intr(-1)  # a second Ctrl-C must not cut the fail-safe short
+    kbd_intr(-1)  # a second Ctrl-C must not cut the fail-safe short
     import gc
 
     gc.collect()  # after a MemoryError: room for what follows

@@ -15,6 +15,9 @@ import json
 import os
 from binascii import hexlify
 
+from safe_out import break_setting
+from safe_out import kbd_intr as _kbd_intr
+
 FORMAT = "copflow-config/1"
 
 SOURCE_CURRENT = "current"
@@ -93,17 +96,6 @@ def _sync():
         sync()
 
 
-def _kbd_intr(char: int):
-    # -1: Ctrl-C arrives as an ordinary byte (the console then answers it
-    # after the renames); 3: back to KeyboardInterrupt. Boards only.
-    try:
-        import micropython
-
-        micropython.kbd_intr(char)
-    except (ImportError, AttributeError):
-        pass
-
-
 class ConfigStore:
     def __init__(self, folder: str = ""):
         base = folder.rstrip("/") + "/" if folder else ""
@@ -173,11 +165,15 @@ class ConfigStore:
             os.remove(self.tmp)  # torn, or older than the intact current
 
     def _switch_deferred(self):
+        # Ctrl-C held off around the renames (-1: it arrives as a byte, which the
+        # console answers after them), then back to what it was: a KeyboardInterrupt
+        # at boot, still a byte in the running loop.
+        before = break_setting()
         _kbd_intr(-1)
         try:
             self._switch()
         finally:
-            _kbd_intr(3)
+            _kbd_intr(before)
 
     def _switch(self):
         """A complete config.tmp becomes the current file. Every state a cut

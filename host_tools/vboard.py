@@ -393,12 +393,6 @@ class VirtualBoard:
         self.stop()
 
 
-def fresh_flash(path: Path) -> Path:
-    if path.exists():
-        shutil.rmtree(path)
-    return path
-
-
 def check_heap(text: str) -> str:
     units = {"K": 1024, "M": 1024 * 1024}
     t = text.strip().upper()
