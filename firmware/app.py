@@ -127,7 +127,8 @@ class App:
         cfg = self.controller.config
         try:
             store.ConfigStore(self._folder).save(
-                {"params": cfg["params"], "coeffs": cfg["coeffs"], "pin": self.pin})
+                {"params": cfg["params"], "coeffs": self.controller.coeffs_to_save(),
+                 "pin": self.pin})
         except store.StoreError as exc:
             from console import ConsoleError
 
@@ -209,6 +210,7 @@ class App:
         now = self.loop.now()
         hil.start(mode, now)
         self._hil = hil
+        self.controller.opt.hold()  # its windows were measured on the plant, not the host's
         self._tick_ms = now
 
     def hil_stop(self):
@@ -216,6 +218,7 @@ class App:
             self._hil.stop()
             self._hil = None
             unload("hil")
+            self.controller.opt.hold()  # HIL off: back on the plant, measure afresh
         self.loop.restart()  # back on the board's own clock, without counting overruns
         self._tick_ms = self.loop.now()
 

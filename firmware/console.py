@@ -435,9 +435,9 @@ _COMMANDS = {
     "maint": Console.cmd_maint,
     "hil": Console.cmd_hil,
 }
-_EXTRA = ("coeffs", "lock", "unlock", "pin", "mem", "tel", "alarms", "ack")
+_EXTRA = ("coeffs", "lock", "unlock", "pin", "mem", "tel", "alarms", "ack", "opt")
 # What a locked console still answers: commands that only read (lock and unlock
 # are how the lock works; tel changes this session's output, not the plant), and
 # coeffs and hil without arguments (they show the set and the mode).
 _READS = ("hello", "status", "list", "param", "get", "mem", "tel", "alarms", "lock", "unlock")
-_READS_BARE = ("coeffs", "hil")
+_READS_BARE = ("coeffs", "hil", "opt")

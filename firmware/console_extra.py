@@ -101,7 +101,8 @@ def keep(app):
 
     cfg = app.controller.config
     body = json.dumps({"format": store.FORMAT, "config": {
-        "params": cfg["params"], "coeffs": cfg["coeffs"], "pin": app.pin}}).encode()
+        "params": cfg["params"], "coeffs": app.controller.coeffs_to_save(),
+        "pin": app.pin}}).encode()
     try:
         with open(store.resume_path(app._folder), "wb") as f:
             f.write(body)
@@ -204,3 +205,31 @@ def cmd_pin(console, args):
     else:
         raise ConsoleError("E_SYNTAX", "usage: pin set NEW | pin clear")
     return "pin=%s" % ("set" if console.app.pin else "none")
+
+
+# ---- the on-line optimiser (core/optimiser.py, docs/optimiser.md) ---------------
+def cmd_opt(console, args):
+    from core.optimiser import STATE_NAMES
+
+    c = console.app.controller
+    opt = c.opt
+    if args:
+        if args[0] != "reset" or len(args) > 2:
+            raise ConsoleError("E_SYNTAX", "usage: opt [reset [cooling|heating]]")
+        which = args[1] if len(args) == 2 else "both"
+        if which not in ("cooling", "heating", "both"):
+            raise ConsoleError("E_SYNTAX", "usage: opt [reset [cooling|heating]]")
+        c.forget(("both", "cooling", "heating").index(which))
+        return "reset=%s (save to keep it)" % which
+    season = c.cmd.season or opt.season
+    learned = c.learned()
+    words = []
+    for name in ("cooling", "heating"):
+        p, t, n = learned[name]
+        words.append("%s=%s@%s/%d" % (name, fmt(p), fmt(t), n))
+    return ("optimiser=%s state=%s season=%s sp=%s centre=%s p_model=%s offset=%s grad=%s "
+            "cop_meas=%s confidence=%s learned %s") % (
+        c.config["params"]["optimiser"], STATE_NAMES[opt.state],
+        ("?", "cooling", "heating")[season], fmt(opt.sp), fmt(opt.centre),
+        fmt(c.cmd.p_opt_pct), fmt(opt.offset[season]), fmt(opt.grad), fmt(opt.cop),
+        fmt(opt.confidence()), " ".join(words))

@@ -159,9 +159,13 @@ class CoreDriver(Driver):
 
     name = "model"
 
-    def __init__(self, coeffs: dict | None = None, settings: dict | None = None):
+    def __init__(self, coeffs: dict | None = None, settings: dict | None = None,
+                 optimiser: str | None = None):
         self.coeffs = coeffs
-        self.settings = settings  # parameter: value, set after the installation's
+        self.settings = dict(settings or {})  # parameter: value, after the installation's
+        if optimiser is not None:  # "model" or "online" (the firmware's parameter)
+            self.settings["optimiser"] = optimiser
+            self.name = optimiser
         self.ctrl = None
 
     def start(self, plant, season: str, dt_s: float, start_output: float) -> None:
@@ -281,7 +285,8 @@ def run_season(
 
     season = SEASON_ALIASES[season]
     if driver is None:
-        driver = CoreDriver(coeffs) if controller == "model" else ConstantDriver()
+        driver = ConstantDriver() if controller == "constant" else CoreDriver(coeffs,
+                                                                               optimiser=controller)
     disturb = Disturbances(events or [])
     watch = FaultWatch(disturb.events)
     plant, oracle, baseline = make_plant(season), make_plant(season), make_plant(season)

@@ -79,7 +79,7 @@ def parse_set(data) -> dict:
     if not isinstance(data, dict):
         raise CoeffError("set", "shape", "a coefficient set must be an object")
     for key in data:
-        if key not in ("name", "format", "note", "source", "cooling", "heating"):
+        if key not in ("name", "format", "note", "source", "cooling", "heating", "learned"):
             raise CoeffError("set", "shape", "unknown key %r" % key)
     models = {}
     for season in SEASON_NAMES:

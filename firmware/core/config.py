@@ -8,6 +8,7 @@ MODES = ("off", "manual", "auto")
 SEASONS = ("auto", "cooling", "heating")
 ACTUATORS = ("vfd", "valve_linear", "valve_eqp")
 HIL_CHOICES = ("off", "allowed")
+OPTIMISERS = ("model", "online")
 
 # name, unit, low, high, default, help. An enum has a tuple of names as its
 # "unit" and low/high unused; an int parameter has int bounds. The help is for
@@ -59,6 +60,17 @@ PARAMS = (
     ("t_plaus_k", "K", 0.0, 50.0, 2.0, "inlet/outlet disagreement raising T_IMPLAUSIBLE (0: off)"),
     ("cop_window_s", "s", 10, 86400, 300, "measured COP_s: energy-averaging window; also"
      " the steady time before T_IMPLAUSIBLE compares inlet and outlet"),
+    ("optimiser", OPTIMISERS, 0, 0, "online", "model: the model's optimum; online: corrected"
+     " by measured COP_s (docs/optimiser.md)"),
+    ("opt_dither_pct", "%", 0.5, 10.0, 4.0, "online: flow dither amplitude (excitation bound)"),
+    ("opt_half_s", "s", 30, 3600, 240, "online: dither half-period"),
+    ("opt_settle_s", "s", 0, 3600, 120, "online: start of each half-period left unmetered"),
+    ("opt_gain", "", 0.05, 2.0, 1.0, "online: weight of each step (1: the adapted step)"),
+    ("opt_step_pct", "%", 0.1, 20.0, 4.0, "online: largest move of the learned optimum per step"),
+    ("opt_idle_s", "s", 0, 86400, 3600, "online: converged, probe again after this (0: never"
+     " stop dithering)"),
+    ("opt_t_step_k", "K", 0.05, 20.0, 0.5, "online: inlet change within a window that restarts"
+     " the measurement (a river step)"),
     ("hil", HIL_CHOICES, 0, 0, "off", "hardware-in-the-loop injection over the console"),
     ("hil_timeout_s", "s", 1, 3600, 5, "HIL link silence limit: values expire, lockstep ends"),
 )
@@ -194,11 +206,15 @@ def validate(config) -> dict:
         if params[key] > params["p_max_" + season]:
             raise ConfigError(key, "interlock %s %% is above p_max_%s %s %%"
                               % (params[key], season, params["p_max_" + season]))
+    if params["opt_settle_s"] >= params["opt_half_s"]:
+        raise ConfigError("opt_settle_s", "opt_settle_s must be below opt_half_s")
     if params["cop_min"] >= params["cop_max"]:
         raise ConfigError("cop_min", "cop_min must be below cop_max")
     data = config.get("coeffs")
     if data is None:
         data = default_coeffs()
+    if isinstance(data, dict) and "learned" in data:
+        _check_learned(data["learned"], params)
     try:
         models = _coeffs.parse_set(data)
         for season in ("cooling", "heating"):
@@ -215,6 +231,27 @@ def validate(config) -> dict:
         err.check = exc.check
         raise err
     return {"params": params, "coeffs": data, "models": models}
+
+
+def _check_learned(learned, params):
+    """The on-line optimiser's learned optimum (core/optimiser.py), stored with the
+    coefficients: {season: [p_pct, t_c, steps]}, p within the season's
+    p_min..p_max, t within t_lo_c..t_hi_c, steps a whole number 0..100."""
+    if not isinstance(learned, dict):
+        raise ConfigError("coeffs", "learned: expected an object of season: [p, t, steps]")
+    for season in learned:
+        entry = learned[season]
+        if season not in ("cooling", "heating"):
+            raise ConfigError("coeffs", "learned: unknown season %r" % season)
+        if not isinstance(entry, (list, tuple)) or len(entry) != 3:
+            raise ConfigError("coeffs", "learned: %s must be [p, t, steps]" % season)
+        for v in entry:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not is_finite(v):
+                raise ConfigError("coeffs", "learned: %s: %r is not a number" % (season, v))
+        p, t, n = entry
+        if not (params["p_min_" + season] <= p <= params["p_max_" + season]
+                and params["t_lo_c"] <= t <= params["t_hi_c"] and n == int(n) and 0 <= n <= 100):
+            raise ConfigError("coeffs", "learned: %s %r is out of range" % (season, entry))
 
 
 # The last coefficient set that passed validate_set and the limits it passed

@@ -6,6 +6,7 @@ from core import config as config_mod
 from core.actuator import FlowCharacteristic
 from core.compat import as_number, const
 from core.model import SEASON_COOLING, SEASON_HEATING
+from core.optimiser import Optimiser
 from core.pi import PI, OutputStage
 from core.setpoint import SetpointShaper
 from core.ticks import ticks_diff
@@ -87,6 +88,7 @@ class Controller:
         self._opt_ms = 0
         self._opt_due = True
         self._sup = None  # plant supervision (core/supervise.py), from the first tick
+        self.opt = Optimiser()  # the on-line correction (core/optimiser.py)
         self.config = {}
         self.apply_config(config_mod.defaults() if config is None else config)
 
@@ -95,6 +97,7 @@ class Controller:
         """Validate and apply a whole config; on ConfigError nothing changes."""
         checked = config_mod.validate(config)
         p = checked["params"]
+        new_set = checked["coeffs"] is not self.config.get("coeffs")
         # Configure into fresh objects first, so a ValueError cannot leave a
         # half-applied state behind.
         ff = FlowCharacteristic()
@@ -124,11 +127,15 @@ class Controller:
         self._min_flow_heat = p["min_flow_heating_pct"]
         if self._sup is not None:
             self._sup.configure(p, self._models)
+        self.opt.configure(p)
         self._ranges = {}
+        self._limits = config_mod.limits(p)
         for season in ("cooling", "heating"):
             model = self._models[season]
             self._ranges[season] = model.effective_range(p["p_min_" + season],
                                                          p["p_max_" + season])
+        if new_set:  # a set from the store or a file: what it learned, if it says
+            self._learn(checked["coeffs"].get("learned"))
         self._opt_due = True
 
     def set_param(self, name: str, value):
@@ -244,6 +251,7 @@ class Controller:
             self._out.force(0.0)
             self._pi.track(0.0)
             sup.stopped()
+            self.opt.hold()
             cmd.output_pct = 0.0
             cmd.pump_run = False
             cmd.flow_sp_pct = 0.0
@@ -263,6 +271,7 @@ class Controller:
             out = self._out.apply(wish, dt_s)
             self._pi.track(out)
             sup.act.n = 0
+            self.opt.hold()
             cmd.flow_sp_pct = 0.0
             state = STATE_MANUAL
         elif not running:
@@ -270,11 +279,25 @@ class Controller:
             sup.stopped()
             self._pi.track(out)
             self._opt_due = True
+            self.opt.hold()
             cmd.flow_sp_pct = 0.0
             state = STATE_STANDBY
         else:
             if t_ok and season != SEASON_UNKNOWN and not t_bits:
                 self._optimise(season, dt_ms)
+                opt = self.opt
+                if opt.on:
+                    # The on-line optimiser's setpoint goes straight to the slew limit:
+                    # it rejects metering noise itself, and its dither is below no deadband.
+                    # Its range is the config's p_min..p_max: the metering is trusted
+                    # where the model's fitted range (p_lo..p_hi) is not.
+                    name = "cooling" if season == SEASON_COOLING else "heating"
+                    lo, hi = self._limits[name]
+                    if lo < min_flow:
+                        lo = min_flow  # the interlock is a floor for the dither too
+                    self._shaper.target = opt.step(season, dt_ms, alarm, self.cmd.p_opt_pct,
+                                                   lo, hi, self._t_filt, meas,
+                                                   self._models[name])
                 sp = self._shaper.step(dt_s)
             else:
                 # Safe state for a temperature fault, an implausible temperature or
@@ -283,6 +306,7 @@ class Controller:
                 sp = self._fallback
                 self._shaper.jump(sp)
                 self._opt_due = True
+                self.opt.hold()
                 state = STATE_SAFE
             if sp < min_flow:
                 sp = min_flow
@@ -332,6 +356,48 @@ class Controller:
             self._shaper.jump(p_opt)
         else:
             self._shaper.propose(p_opt)
+
+    # ---- what the on-line optimiser learned (persisted with the coefficients) ----
+    # coeffs["learned"] = {season: [p_pct, t_c, confidence_steps]}: the learned
+    # optimum at a temperature, so it stays meaningful when the model changes.
+    # config.validate has checked its shape and ranges.
+    def _learn(self, learned):
+        opt = self.opt
+        for s, name in ((SEASON_COOLING, "cooling"), (SEASON_HEATING, "heating")):
+            entry = learned.get(name) if learned else None
+            if entry is None:
+                continue
+            lo, hi = self._ranges[name]
+            opt.offset[s] = entry[0] - self._models[name].optimum(entry[1], lo, hi)
+            opt.conf[s] = int(entry[2])
+
+    def learned(self) -> dict:
+        """The learned optimum per season, for the store (App.save_config)."""
+        out = {}
+        for s, name in ((SEASON_COOLING, "cooling"), (SEASON_HEATING, "heating")):
+            model = self._models[name]
+            lo, hi = self._ranges[name]
+            t = model.t_ref
+            if t < model.t_lo:
+                t = model.t_lo
+            elif t > model.t_hi:
+                t = model.t_hi
+            p = model.optimum(t, lo, hi) + self.opt.offset[s]
+            lo, hi = self._limits[name]
+            out[name] = [lo if p < lo else hi if p > hi else p, t, self.opt.conf[s]]
+        return out
+
+    def coeffs_to_save(self) -> dict:
+        """The active coefficient set with what the optimiser learned."""
+        data = {}
+        for key in self.config["coeffs"]:
+            data[key] = self.config["coeffs"][key]
+        data["learned"] = self.learned()
+        return data
+
+    def forget(self, season: int):
+        """Reset what was learned (0: both seasons); the next save stores that."""
+        self.opt.reset(season)
 
     def _supervisor(self):
         # Imported at the first tick (or a preset), not at boot: the boot's peak heap

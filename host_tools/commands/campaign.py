@@ -15,9 +15,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(host_tools/data/plants/)")
     parser.add_argument("--seasons", default="summer,winter",
                         help="comma-separated (default summer,winter)")
-    parser.add_argument("--optimiser", default="model",
-                        help="comma-separated controllers: model (the firmware's optimiser), "
-                             "constant (100 %% design flow); default model")
+    parser.add_argument("--optimiser", default="online",
+                        help="comma-separated controllers: online (the firmware's on-line "
+                             "optimiser), model (the model's optimum), constant (100 %% "
+                             "design flow); default online")
     parser.add_argument("--hours", type=float, default=24.0, help="per run (default 24)")
     parser.add_argument("--dt", type=float, default=1.0, help="step, s (default 1)")
     parser.add_argument("--workers", type=int, default=2,

@@ -44,6 +44,8 @@ BOARD_HELP = {
     "tel": "tel on|off | tel period MS -- telemetry lines (!tel), shown as they come",
     "alarms": "alarms -- active and latched alarms, by name",
     "ack": "ack -- clear latched alarms that are no longer active",
+    "opt": "opt [reset [cooling|heating]] -- the on-line optimiser: state, estimate, learned "
+           "optimum, confidence; reset forgets what it learned (save to keep that)",
 }
 LOCAL_HELP = {
     "help": "help [NAME] -- this list, or a command's or a parameter's help",

@@ -19,8 +19,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "season, length, step, river and events (docs/hil.md)")
     parser.add_argument("--hours", type=float, default=24.0, help="simulated time (default 24)")
     parser.add_argument("--plant", type=Path, help="plant parameters (TOML), overriding defaults")
-    parser.add_argument("--controller", choices=("model", "constant"), default="model",
-                        help="model: the firmware optimiser; constant: 100 %% design flow")
+    parser.add_argument("--optimiser", choices=("online", "model"), default="online",
+                        help="the firmware's optimiser parameter: online (default: corrected "
+                             "by measured COP_s, docs/optimiser.md) or model (the model's "
+                             "optimum)")
+    parser.add_argument("--controller", choices=("firmware", "model", "constant"),
+                        default="firmware",
+                        help="firmware: the firmware core with --optimiser (default); model: "
+                             "the same as --optimiser model; constant: 100 %% design flow")
     parser.add_argument("--coeffs", type=Path, help="coefficient file (default: firmware default)")
     parser.add_argument("--dt", type=float, default=1.0, help="step, s (default 1)")
     parser.add_argument("--river", type=Path, help="river temperature CSV (time_s,t_river_c)")
@@ -55,10 +61,10 @@ def run(args: argparse.Namespace) -> int:
     profile = river.Series(args.river) if args.river else None
     with Progress(int(args.hours * 3600 / args.dt), f"sim {season}") as bar:
         result = sim.run_season(lambda s: Plant(pp, s), season, args.hours, args.dt,
-                                args.controller, coeffs, profile,
+                                _controller(args), coeffs, profile,
                                 progress=lambda done, total: bar.update(done))
     report(args, result, pp, season, coeffs, f"{season}, {args.hours:g} h, "
-           f"controller {args.controller}:")
+           f"controller {_controller(args)}:")
     return 0
 
 
@@ -67,14 +73,20 @@ def run_scenario(args: argparse.Namespace, coeffs: dict | None) -> int:
     from host_tools import sim
 
     scenario = scenario_mod.load_scenario(args.scenario)
-    driver = sim.ConstantDriver() if args.controller == "constant" else sim.CoreDriver(coeffs)
+    driver = (sim.ConstantDriver() if args.controller == "constant"
+              else sim.CoreDriver(coeffs, optimiser=_controller(args)))
     with Progress(int(scenario.hours * 3600 / scenario.dt_s), f"sim {scenario.name}") as bar:
         result, pp = sim.run_scenario(scenario, driver,
                                       progress=lambda done, total: bar.update(done))
     report(args, result, pp, scenario.season, coeffs,
            f"{scenario.name}: {scenario.hours:g} h at {scenario.dt_s:g} s steps, "
-           f"controller {args.controller}:", {"scenario": scenario.name})
+           f"controller {_controller(args)}:", {"scenario": scenario.name})
     return 0
+
+
+def _controller(args) -> str:
+    """The run's controller name: constant, or the firmware's optimiser setting."""
+    return args.controller if args.controller != "firmware" else args.optimiser
 
 
 def report(args, result, pp, season: str, coeffs, title: str, extra: dict | None = None):

@@ -48,7 +48,7 @@ def test_rows_on_two_workers_are_the_runs_own_figures(capsys, tmp_path):
 @pytest.mark.parametrize("plants, seasons, optimisers, words", [
     ([Path("no-such-plant.toml")], ["winter"], ["model"], "no-such-plant"),
     (PLANTS, ["spring"], ["model"], "unknown season"),
-    (PLANTS, ["winter"], ["online"], "unknown optimiser"),
+    (PLANTS, ["winter"], ["rls"], "unknown optimiser"),
 ])
 def test_bad_inputs_stop_before_any_run(plants, seasons, optimisers, words):
     with pytest.raises(CopflowError, match=words):

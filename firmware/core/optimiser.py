@@ -1,0 +1,246 @@
+# The on-line optimiser (docs/optimiser.md): the model's optimum corrected by the
+# board's own metering. A square dither of +/-opt_dither_pct around a centre,
+# opt_half_s half-periods whose first opt_settle_s are discarded; each window's
+# measured COP_s, less the model's temperature effect (the inlet temperature as
+# a regressor), and a second difference over the last three windows gives the
+# slope of COP_s over flow free of any linear drift. A damped Newton step on the
+# model's curvature moves the centre; the correction to the model's optimum is
+# what is learned, per season. Once steps stay small the dither stops (idle)
+# and probes again after opt_idle_s. Pure: the controller gives it time,
+# measurements and the model; nothing here allocates per tick.
+from core.compat import const
+from core.metering import RHO_CP_KW_PER_M3H_K
+
+OFF = const(0)  # optimiser = model: the model's optimum, as before
+HOLD = const(1)  # paused by a transient; the centre is held
+SEEK = const(2)  # dithering
+IDLE = const(3)  # converged: no dither until the next probe
+FALLBACK = const(4)  # metering missing or implausible: the model's optimum
+STATE_NAMES = ("model", "hold", "seek", "idle", "fallback")
+# Alarms that do not pause it: boot and loop history; a meter fault is a fallback.
+_IGNORED = const((1 << 10) | (1 << 11) | (1 << 28) | (1 << 29))
+_CONFIDENT = const(3)  # small steps in a row before idling
+
+
+class Optimiser:
+    def __init__(self):
+        self.on = False
+        self.state = OFF
+        self.season = 0
+        self.offset = [0.0, 0.0, 0.0]  # learned: centre - model optimum, per season (1, 2)
+        self.conf = [0, 0, 0]  # small steps in a row, per season
+        self.centre = 0.0
+        self.sp = 0.0
+        self.grad = 0.0  # last slope, COP_s per % flow
+        self.cop = 0.0  # last window's measured COP_s
+        self._x = [0.0, 0.0, 0.0]  # the last three windows' flow and COP_s
+        self._y = [0.0, 0.0, 0.0]
+        self._n = 0
+        self._sign = 0
+        self._ms = 0
+        self._idle = 0
+        self._q = 0.0
+        self._e = 0.0
+        self._t = 0.0
+        self._met = 0
+        self._bad = 0
+        self._miss = 0
+        self._t0 = 0.0
+        self._dir = 0
+        self._found = False
+        self.stride = 0.0
+        self.dither = 4.0
+
+    def configure(self, p):
+        self.on = p["optimiser"] == "online"
+        self.dither = p["opt_dither_pct"]
+        self.half_ms = p["opt_half_s"] * 1000
+        self.settle_ms = p["opt_settle_s"] * 1000
+        self.gain = p["opt_gain"]
+        self.step_max = p["opt_step_pct"]
+        self.idle_ms = p["opt_idle_s"] * 1000
+        self.t_step = p["opt_t_step_k"]
+        self.stride = self.step_max
+        self._dir = 0
+        self._found = False
+        self.cop_min = p["cop_min"]
+        self.cop_max = p["cop_max"]
+        self.hold()
+
+    def hold(self):
+        """A transient: drop the windows in progress and keep the centre (no bump)."""
+        self.state = HOLD if self.on else OFF
+        self._n = 0
+        self._sign = 0
+        self._restart()
+
+    def _restart(self):
+        self._ms = 0
+        self._q = 0.0
+        self._e = 0.0
+        self._t = 0.0
+        self._met = 0
+        self._bad = 0
+
+    def reset(self, season):
+        """Forget what was learned for a season (0: both)."""
+        for s in (1, 2):
+            if season == 0 or season == s:
+                self.offset[s] = 0.0
+                self.conf[s] = 0
+        self.stride = self.step_max
+        self._dir = 0
+        self._found = False
+        self.hold()
+
+    def confidence(self) -> float:
+        c = self.conf[self.season]
+        return c / _CONFIDENT if c < _CONFIDENT else 1.0
+
+    def step(self, season, dt_ms, alarm, p_model, lo, hi, t, meas, model):
+        """One tick in auto with the unit running: the flow setpoint (%)."""
+        if not self.on:
+            self.state = OFF
+            return p_model
+        if season != self.season:
+            self.season = season
+            self.stride = self.step_max if self.conf[season] == 0 else 0.25 * self.step_max
+            self._dir = 0
+            self._found = False
+            self.hold()
+        centre = p_model + self.offset[season]
+        if centre < lo:
+            centre = lo
+        elif centre > hi:
+            centre = hi
+        self.centre = centre
+        if alarm & ~_IGNORED:
+            self.hold()
+            self.sp = centre
+            return centre
+        if self.state == FALLBACK:
+            centre = p_model
+        if self.state == IDLE:
+            self._idle += dt_ms
+            if self._idle >= self.idle_ms:
+                self.hold()
+            self.sp = centre
+            return centre
+        if self._ms == 0:
+            self._t0 = t
+        self._ms += dt_ms
+        if self._ms > self.settle_ms:
+            self._meter(season, dt_ms, meas, t)
+        if self._ms >= self.half_ms:
+            self._window(season, t, p_model, lo, hi, model)
+        x = self.centre + self._sign * self.dither
+        if self.state == FALLBACK:
+            x = p_model
+        if x < lo:
+            x = lo
+        elif x > hi:
+            x = hi
+        self.sp = x
+        return x
+
+    def _meter(self, season, dt_ms, meas, t):
+        f = meas.flow_m3h
+        ti = meas.t_in_c
+        to = meas.t_out_c
+        wu = meas.p_unit_w
+        wp = meas.p_pump_w
+        if (f is None or ti is None or to is None or wu is None or wp is None
+                or not f - f == 0.0 or not to - to == 0.0 or not ti - ti == 0.0
+                or not wu - wu == 0.0 or not wp - wp == 0.0 or f <= 0.0):
+            self._bad += 1
+            return
+        wu *= 0.001
+        q = RHO_CP_KW_PER_M3H_K * f * (to - ti)
+        q = q - wu if season == 1 else wu - q
+        self._q += q * dt_ms
+        self._e += (wu + wp * 0.001) * dt_ms
+        self._t += t * dt_ms
+        self._met += dt_ms
+
+    def _window(self, season, t, p_model, lo, hi, model):
+        x = self.sp
+        met = self._met
+        cop = self._q / self._e if met > 0 and self._e > 0.0 else 0.0
+        t_mean = self._t / met if met > 0 else t
+        river_step = t - self._t0 > self.t_step or self._t0 - t > self.t_step
+        good = self._bad == 0 and met > 0 and self.cop_min <= cop <= self.cop_max
+        self._restart()
+        if not good:
+            # Metering missing or implausible: a second window in a row falls back.
+            self._miss += 1
+            self._n = 0
+            self._sign = 0
+            if self._miss >= 2:
+                self.state = FALLBACK
+            return
+        self._miss = 0
+        self.cop = cop
+        if river_step:
+            self.state = HOLD  # a step in the inlet temperature: start over from here
+            self._n = 0
+            self._sign = 0
+            return
+        self.state = SEEK
+        # The inlet temperature as a regressor: take the model's temperature effect
+        # at this flow off the measurement.
+        y = cop - model.cop(x, t_mean) + model.cop(x, model.t_ref)
+        xs = self._x
+        ys = self._y
+        xs[0] = xs[1]
+        xs[1] = xs[2]
+        xs[2] = x
+        ys[0] = ys[1]
+        ys[1] = ys[2]
+        ys[2] = y
+        self._n += 1
+        self._sign = 1 if self._sign <= 0 else -1
+        if self._n < 3:
+            return
+        # y = c + g x + d k over three windows: the second difference drops c and d.
+        den = xs[0] - 2.0 * xs[1] + xs[2]
+        if den < 0.5 * self.dither and den > -0.5 * self.dither:
+            return
+        g = (ys[0] - 2.0 * ys[1] + ys[2]) / den
+        self.grad = g
+        # Sign steps with an adapted length (the model's curvature is no guide on a
+        # plant it does not know): 1.5 times longer while the slope keeps its sign
+        # until the optimum is first passed, halved each time the slope turns or the
+        # centre meets a limit; below an eighth of opt_step_pct the optimum is found.
+        d = 1 if g > 0.0 else -1
+        step = self.stride
+        if d != self._dir and self._dir != 0:
+            step *= 0.5
+            self._found = True
+        elif not self._found and self._dir != 0:
+            step *= 1.5
+            if step > self.step_max:
+                step = self.step_max
+        self._dir = d
+        centre = self.centre + d * step * self.gain
+        if centre < lo:
+            centre = lo
+            step *= 0.5
+            self._found = True
+        elif centre > hi:
+            centre = hi
+            step *= 0.5
+            self._found = True
+        self.stride = step
+        self.offset[season] = centre - p_model
+        self.centre = centre
+        if step < 0.125 * self.step_max:
+            if self.conf[season] < 100:
+                self.conf[season] += 1
+            if self.idle_ms > 0:
+                self.state = IDLE
+                self._idle = 0
+                self._sign = 0
+                self.stride = 0.25 * self.step_max  # the next probe starts small
+                self._found = False
+        elif step >= self.step_max:
+            self.conf[season] = 0
