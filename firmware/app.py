@@ -123,11 +123,12 @@ class App:
 
     def save_config(self):
         import store
+        from core import learned  # the optimiser's, saved with the coefficients
 
         cfg = self.controller.config
         try:
             store.ConfigStore(self._folder).save(
-                {"params": cfg["params"], "coeffs": self.controller.coeffs_to_save(),
+                {"params": cfg["params"], "coeffs": learned.coeffs_to_save(self.controller),
                  "pin": self.pin})
         except store.StoreError as exc:
             from console import ConsoleError
@@ -135,6 +136,7 @@ class App:
             raise ConsoleError("E_STORAGE", str(exc))
         finally:
             unload("store")
+            unload("core.learned")
         self.controller.sticky_alarms &= ~alarms.CONFIG_FALLBACK
 
     def load_config(self):

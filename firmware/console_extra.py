@@ -8,7 +8,7 @@ import json
 from console import ConsoleError, _alnum, _parse_number, fmt
 from core import alarms
 from core.coeffs import season_to_dict
-from core.compat import as_number
+from core.compat import as_number, unload
 
 _COEFF_KEYS = ("a0", "a1", "a2", "a3", "b0", "b1", "b2", "b3", "c", "t_lo", "t_hi", "t_ref",
                "p_lo", "p_hi")
@@ -98,10 +98,11 @@ def _periods(app):
 # format (a torn write is detected): the saved config is never written here.
 def keep(app):
     import store
+    from core import learned
 
     cfg = app.controller.config
     body = json.dumps({"format": store.FORMAT, "config": {
-        "params": cfg["params"], "coeffs": app.controller.coeffs_to_save(),
+        "params": cfg["params"], "coeffs": learned.coeffs_to_save(app.controller),
         "pin": app.pin}}).encode()
     try:
         with open(store.resume_path(app._folder), "wb") as f:
@@ -209,27 +210,31 @@ def cmd_pin(console, args):
 
 # ---- the on-line optimiser (core/optimiser.py, docs/optimiser.md) ---------------
 def cmd_opt(console, args):
+    from core import learned
     from core.optimiser import STATE_NAMES
 
     c = console.app.controller
     opt = c.opt
     if args:
-        if args[0] != "reset" or len(args) > 2:
-            raise ConsoleError("E_SYNTAX", "usage: opt [reset [cooling|heating]]")
         which = args[1] if len(args) == 2 else "both"
-        if which not in ("cooling", "heating", "both"):
+        if args[0] != "reset" or len(args) > 2 or which not in ("cooling", "heating", "both"):
             raise ConsoleError("E_SYNTAX", "usage: opt [reset [cooling|heating]]")
-        c.forget(("both", "cooling", "heating").index(which))
+        opt.reset(("both", "cooling", "heating").index(which))
         return "reset=%s (save to keep it)" % which
     season = c.cmd.season or opt.season
-    learned = c.learned()
+    try:
+        known = learned.export(c)
+    finally:
+        unload("core.learned")
     words = []
     for name in ("cooling", "heating"):
-        p, t, n = learned[name]
+        p, t, n = known[name]
         words.append("%s=%s@%s/%d" % (name, fmt(p), fmt(t), n))
+    n = opt.conf[season]
+    # Confidence: converged probes behind the learned optimum, three or more is 1.
     return ("optimiser=%s state=%s season=%s sp=%s centre=%s p_model=%s offset=%s grad=%s "
             "cop_meas=%s confidence=%s learned %s") % (
         c.config["params"]["optimiser"], STATE_NAMES[opt.state],
         ("?", "cooling", "heating")[season], fmt(opt.sp), fmt(opt.centre),
         fmt(c.cmd.p_opt_pct), fmt(opt.offset[season]), fmt(opt.grad), fmt(opt.cop),
-        fmt(opt.confidence()), " ".join(words))
+        fmt(n / 3.0 if n < 3 else 1.0), " ".join(words))

@@ -168,7 +168,7 @@ ON_DEMAND = ("hw.py", "safe_plan.py", "drivers/params.py", "console_extra.py",
              "core/coeffs_check.py", "core/presets.py", "board.py", "boot_config.py",
              "store.py", "hal_build.py", "hil.py", "drivers/analog_setup.py",
              "drivers/pcnt_setup.py", "drivers/ds18b20_setup.py",
-             "drivers/pulse_setup.py")
+             "drivers/pulse_setup.py", "core/learned.py")
 _OBJ_STR, _OBJ_BYTES, _OBJ_TUPLE = 5, 6, 10  # py/persistentcode.h MP_PERSISTENT_OBJ_*
 _OBJ_NUMBERS = (7, 8, 9)  # int, float, complex: as text, no terminator
 _QSTR_MAX_LEN = 255  # a name's length is one byte (MICROPY_QSTR_BYTES_IN_LEN)

@@ -65,7 +65,6 @@ PARAMS = (
     ("opt_dither_pct", "%", 0.5, 10.0, 4.0, "online: flow dither amplitude (excitation bound)"),
     ("opt_half_s", "s", 30, 3600, 240, "online: dither half-period"),
     ("opt_settle_s", "s", 0, 3600, 120, "online: start of each half-period left unmetered"),
-    ("opt_gain", "", 0.05, 2.0, 1.0, "online: weight of each step (1: the adapted step)"),
     ("opt_step_pct", "%", 0.1, 20.0, 4.0, "online: largest move of the learned optimum per step"),
     ("opt_idle_s", "s", 0, 86400, 3600, "online: converged, probe again after this (0: never"
      " stop dithering)"),
@@ -214,7 +213,12 @@ def validate(config) -> dict:
     if data is None:
         data = default_coeffs()
     if isinstance(data, dict) and "learned" in data:
-        _check_learned(data["learned"], params)
+        from core import learned  # the optimiser's, with the set (loaded for the check)
+
+        try:
+            learned.check(data["learned"], params)
+        finally:
+            unload("core.learned")
     try:
         models = _coeffs.parse_set(data)
         for season in ("cooling", "heating"):
@@ -231,27 +235,6 @@ def validate(config) -> dict:
         err.check = exc.check
         raise err
     return {"params": params, "coeffs": data, "models": models}
-
-
-def _check_learned(learned, params):
-    """The on-line optimiser's learned optimum (core/optimiser.py), stored with the
-    coefficients: {season: [p_pct, t_c, steps]}, p within the season's
-    p_min..p_max, t within t_lo_c..t_hi_c, steps a whole number 0..100."""
-    if not isinstance(learned, dict):
-        raise ConfigError("coeffs", "learned: expected an object of season: [p, t, steps]")
-    for season in learned:
-        entry = learned[season]
-        if season not in ("cooling", "heating"):
-            raise ConfigError("coeffs", "learned: unknown season %r" % season)
-        if not isinstance(entry, (list, tuple)) or len(entry) != 3:
-            raise ConfigError("coeffs", "learned: %s must be [p, t, steps]" % season)
-        for v in entry:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not is_finite(v):
-                raise ConfigError("coeffs", "learned: %s: %r is not a number" % (season, v))
-        p, t, n = entry
-        if not (params["p_min_" + season] <= p <= params["p_max_" + season]
-                and params["t_lo_c"] <= t <= params["t_hi_c"] and n == int(n) and 0 <= n <= 100):
-            raise ConfigError("coeffs", "learned: %s %r is out of range" % (season, entry))
 
 
 # The last coefficient set that passed validate_set and the limits it passed

@@ -4,7 +4,7 @@
 from core import alarms
 from core import config as config_mod
 from core.actuator import FlowCharacteristic
-from core.compat import as_number, const
+from core.compat import as_number, const, unload
 from core.model import SEASON_COOLING, SEASON_HEATING
 from core.optimiser import Optimiser
 from core.pi import PI, OutputStage
@@ -134,8 +134,15 @@ class Controller:
             model = self._models[season]
             self._ranges[season] = model.effective_range(p["p_min_" + season],
                                                          p["p_max_" + season])
-        if new_set:  # a set from the store or a file: what it learned, if it says
-            self._learn(checked["coeffs"].get("learned"))
+        if new_set and "learned" in checked["coeffs"]:
+            # A set from the store or a file with what the optimiser learned
+            # (core/learned.py, loaded for this and dropped).
+            from core import learned
+
+            try:
+                learned.restore(self, checked["coeffs"]["learned"])
+            finally:
+                unload("core.learned")
         self._opt_due = True
 
     def set_param(self, name: str, value):
@@ -356,48 +363,6 @@ class Controller:
             self._shaper.jump(p_opt)
         else:
             self._shaper.propose(p_opt)
-
-    # ---- what the on-line optimiser learned (persisted with the coefficients) ----
-    # coeffs["learned"] = {season: [p_pct, t_c, confidence_steps]}: the learned
-    # optimum at a temperature, so it stays meaningful when the model changes.
-    # config.validate has checked its shape and ranges.
-    def _learn(self, learned):
-        opt = self.opt
-        for s, name in ((SEASON_COOLING, "cooling"), (SEASON_HEATING, "heating")):
-            entry = learned.get(name) if learned else None
-            if entry is None:
-                continue
-            lo, hi = self._ranges[name]
-            opt.offset[s] = entry[0] - self._models[name].optimum(entry[1], lo, hi)
-            opt.conf[s] = int(entry[2])
-
-    def learned(self) -> dict:
-        """The learned optimum per season, for the store (App.save_config)."""
-        out = {}
-        for s, name in ((SEASON_COOLING, "cooling"), (SEASON_HEATING, "heating")):
-            model = self._models[name]
-            lo, hi = self._ranges[name]
-            t = model.t_ref
-            if t < model.t_lo:
-                t = model.t_lo
-            elif t > model.t_hi:
-                t = model.t_hi
-            p = model.optimum(t, lo, hi) + self.opt.offset[s]
-            lo, hi = self._limits[name]
-            out[name] = [lo if p < lo else hi if p > hi else p, t, self.opt.conf[s]]
-        return out
-
-    def coeffs_to_save(self) -> dict:
-        """The active coefficient set with what the optimiser learned."""
-        data = {}
-        for key in self.config["coeffs"]:
-            data[key] = self.config["coeffs"][key]
-        data["learned"] = self.learned()
-        return data
-
-    def forget(self, season: int):
-        """Reset what was learned (0: both seasons); the next save stores that."""
-        self.opt.reset(season)
 
     def _supervisor(self):
         # Imported at the first tick (or a preset), not at boot: the boot's peak heap

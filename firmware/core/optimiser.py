@@ -1,13 +1,13 @@
 # The on-line optimiser (docs/optimiser.md): the model's optimum corrected by the
-# board's own metering. A square dither of +/-opt_dither_pct around a centre,
-# opt_half_s half-periods whose first opt_settle_s are discarded; each window's
+# board's own metering. A square dither of +/-opt_dither_pct around a centre, in
+# opt_half_s windows whose first opt_settle_s are not metered; each window's
 # measured COP_s, less the model's temperature effect (the inlet temperature as
-# a regressor), and a second difference over the last three windows gives the
-# slope of COP_s over flow free of any linear drift. A damped Newton step on the
-# model's curvature moves the centre; the correction to the model's optimum is
-# what is learned, per season. Once steps stay small the dither stops (idle)
-# and probes again after opt_idle_s. Pure: the controller gives it time,
-# measurements and the model; nothing here allocates per tick.
+# a regressor), and a second difference over the last three windows give the
+# slope of COP_s over flow free of any linear drift. Sign steps of adapted length
+# move the centre; its distance from the model's optimum is what is learned, per
+# season. Once the steps are small the dither stops (idle) and probes again
+# after opt_idle_s. Pure: the controller gives it time, measurements and the
+# model; it allocates no lists, dicts or strings per tick.
 from core.compat import const
 from core.metering import RHO_CP_KW_PER_M3H_K
 
@@ -19,7 +19,6 @@ FALLBACK = const(4)  # metering missing or implausible: the model's optimum
 STATE_NAMES = ("model", "hold", "seek", "idle", "fallback")
 # Alarms that do not pause it: boot and loop history; a meter fault is a fallback.
 _IGNORED = const((1 << 10) | (1 << 11) | (1 << 28) | (1 << 29))
-_CONFIDENT = const(3)  # small steps in a row before idling
 
 
 class Optimiser:
@@ -41,11 +40,15 @@ class Optimiser:
         self._idle = 0
         self._q = 0.0
         self._e = 0.0
-        self._t = 0.0
+        self._p = 0.0
         self._met = 0
         self._bad = 0
         self._miss = 0
         self._t0 = 0.0
+        self._pm = 0.0
+        self._lo = 0.0
+        self._hi = 0.0
+        self._fresh = True
         self._dir = 0
         self._found = False
         self.stride = 0.0
@@ -56,7 +59,6 @@ class Optimiser:
         self.dither = p["opt_dither_pct"]
         self.half_ms = p["opt_half_s"] * 1000
         self.settle_ms = p["opt_settle_s"] * 1000
-        self.gain = p["opt_gain"]
         self.step_max = p["opt_step_pct"]
         self.idle_ms = p["opt_idle_s"] * 1000
         self.t_step = p["opt_t_step_k"]
@@ -75,10 +77,11 @@ class Optimiser:
         self._restart()
 
     def _restart(self):
+        self._fresh = True
         self._ms = 0
         self._q = 0.0
         self._e = 0.0
-        self._t = 0.0
+        self._p = 0.0
         self._met = 0
         self._bad = 0
 
@@ -93,10 +96,6 @@ class Optimiser:
         self._found = False
         self.hold()
 
-    def confidence(self) -> float:
-        c = self.conf[self.season]
-        return c / _CONFIDENT if c < _CONFIDENT else 1.0
-
     def step(self, season, dt_ms, alarm, p_model, lo, hi, t, meas, model):
         """One tick in auto with the unit running: the flow setpoint (%)."""
         if not self.on:
@@ -108,65 +107,75 @@ class Optimiser:
             self._dir = 0
             self._found = False
             self.hold()
-        centre = p_model + self.offset[season]
-        if centre < lo:
-            centre = lo
-        elif centre > hi:
-            centre = hi
-        self.centre = centre
         if alarm & ~_IGNORED:
             self.hold()
-            self.sp = centre
-            return centre
-        if self.state == FALLBACK:
-            centre = p_model
-        if self.state == IDLE:
+        elif self.state == IDLE:
             self._idle += dt_ms
             if self._idle >= self.idle_ms:
                 self.hold()
-            self.sp = centre
-            return centre
-        if self._ms == 0:
-            self._t0 = t
-        self._ms += dt_ms
-        if self._ms > self.settle_ms:
-            self._meter(season, dt_ms, meas, t)
-        if self._ms >= self.half_ms:
-            self._window(season, t, p_model, lo, hi, model)
-        x = self.centre + self._sign * self.dither
-        if self.state == FALLBACK:
-            x = p_model
-        if x < lo:
-            x = lo
-        elif x > hi:
-            x = hi
-        self.sp = x
-        return x
+        else:
+            if self._ms == 0:
+                self._t0 = t
+            self._ms += dt_ms
+            if self._ms > self.settle_ms:
+                self._meter(meas)
+            if self._ms >= self.half_ms:
+                self._window(season, t, p_model, lo, hi, model)
+        # The setpoint is worked out again only when something it depends on
+        # changed: the model's optimum (every opt_period_ms), the limits, a window.
+        if p_model != self._pm or lo != self._lo or hi != self._hi or self._fresh:
+            self._pm = p_model
+            self._lo = lo
+            self._hi = hi
+            self._fresh = False
+            centre = p_model + self.offset[season]
+            if centre < lo:
+                centre = lo
+            elif centre > hi:
+                centre = hi
+            self.centre = centre
+            x = centre
+            if self.state == FALLBACK:
+                x = p_model
+            elif self._sign and self.state != IDLE and not alarm & ~_IGNORED:
+                x = centre + self._sign * self.dither
+            if x < lo:
+                x = lo
+            elif x > hi:
+                x = hi
+            self.sp = x
+        return self.sp
 
-    def _meter(self, season, dt_ms, meas, t):
+    def _meter(self, meas):
         f = meas.flow_m3h
         ti = meas.t_in_c
         to = meas.t_out_c
         wu = meas.p_unit_w
         wp = meas.p_pump_w
+        # x != x: nan (no boxed float, unlike x - x); an inf fails the window's
+        # plausibility check instead.
         if (f is None or ti is None or to is None or wu is None or wp is None
-                or not f - f == 0.0 or not to - to == 0.0 or not ti - ti == 0.0
-                or not wu - wu == 0.0 or not wp - wp == 0.0 or f <= 0.0):
+                or f != f or to != to or ti != ti or wu != wu or wp != wp or f <= 0.0):
             self._bad += 1
             return
-        wu *= 0.001
-        q = RHO_CP_KW_PER_M3H_K * f * (to - ti)
-        q = q - wu if season == 1 else wu - q
-        self._q += q * dt_ms
-        self._e += (wu + wp * 0.001) * dt_ms
-        self._t += t * dt_ms
-        self._met += dt_ms
+        # Sums per tick (the ticks of a window are alike): few boxed floats.
+        self._q += f * (to - ti)
+        self._e += wu
+        self._p += wp
+        self._met += 1
 
     def _window(self, season, t, p_model, lo, hi, model):
         x = self.sp
         met = self._met
-        cop = self._q / self._e if met > 0 and self._e > 0.0 else 0.0
-        t_mean = self._t / met if met > 0 else t
+        cop = 0.0
+        t_mean = t
+        if met > 0 and self._e > 0.0:
+            # The loop's heat less (cooling) or plus (heating) the unit's input.
+            q = RHO_CP_KW_PER_M3H_K * self._q
+            wu = 0.001 * self._e
+            q = q - wu if season == 1 else wu - q
+            cop = q / (wu + 0.001 * self._p)
+            t_mean = 0.5 * (self._t0 + t)
         river_step = t - self._t0 > self.t_step or self._t0 - t > self.t_step
         good = self._bad == 0 and met > 0 and self.cop_min <= cop <= self.cop_max
         self._restart()
@@ -221,7 +230,7 @@ class Optimiser:
             if step > self.step_max:
                 step = self.step_max
         self._dir = d
-        centre = self.centre + d * step * self.gain
+        centre = self.centre + d * step
         if centre < lo:
             centre = lo
             step *= 0.5
