@@ -1,9 +1,12 @@
 """HIL and SIL scenarios: TOML data (docs/hil.md#scenarios).
 
 A scenario names the season, the length and step of the run, the plant, the
-river profile, and timed events: the unit changing season, the unit stopping
-and starting, sensor faults, actuator faults (a stuck valve, a VFD trip), a
-step in the river temperature and link drop-outs. The season
+river profile (a daily sine without mean_c swings around the plant's bench
+temperature for the season), the load profile (the unit's load as a fraction
+of the plant's nominal load, constant or a daily sine), and timed events: the
+unit changing season, the unit stopping and starting, sensor faults, actuator
+faults (a stuck valve, a VFD trip), a step in the river temperature and link
+drop-outs. The season
 harness (host_tools.sim.run_season) applies the events the same way whichever
 controller runs, so HIL and SIL stay comparable number for number.
 """
@@ -19,7 +22,7 @@ from host_tools.seasons import SEASON_ALIASES
 
 SCENARIO_DIR = DATA_DIR / "scenarios"
 _KEYS = {"season": str, "hours": float, "dt_s": float, "plant": str, "river_csv": str,
-         "river": dict, "events": list, "description": str}
+         "river": dict, "load": dict, "events": list, "description": str}
 SENSORS = ("t_in", "flow")
 SENSOR_FAULTS = ("open", "stuck", "offset", "dropout")
 # kind -> its own keys (besides kind, at_h, until_h) and their types
@@ -31,9 +34,18 @@ EVENT_KINDS = {
     "link_drop": {},
     "unit_stop": {},  # the unit stops (its run contact opens) until until_h, or to the end
     "river_step": {"value": float},  # K added to the river temperature until until_h
+    # Driver-level faults (docs/hil.md#pin-level): they happen at the board's pins, so
+    # only pin-level HIL (copflow hil --profile) sees them; a run above the drivers
+    # (sim, lockstep) has nothing they act on and reports them with no alarm.
+    "onewire_crc": {},  # every DS18B20 scratchpad read fails its CRC
+    "ntc_open": {},  # the NTC's wire is cut: its divider input at the rail
+    "loop_break": {},  # the 4-20 mA flow loop is broken: 0 mA (< 3.6 mA, NE43)
+    "vfd_mute": {},  # the drive stops answering on Modbus
+    "vfd_fault": {},  # the drive trips and reports its fault; stops until until_h
 }
+DRIVER_FAULTS = ("onewire_crc", "ntc_open", "loop_break", "vfd_mute", "vfd_fault")
 # Events that last: they need until_h (a season change does not end).
-_SPANS = ("sensor", "stuck_actuator", "vfd_trip", "link_drop")
+_SPANS = ("sensor", "stuck_actuator", "vfd_trip", "link_drop") + DRIVER_FAULTS
 # Events that may last to the end of the run (no until_h) or end at until_h.
 _OPEN_SPANS = ("unit_stop", "river_step")
 RIVER_KINDS = {
@@ -41,6 +53,11 @@ RIVER_KINDS = {
     "ramp": {"start_c": float, "end_c": float, "start_h": float, "duration_h": float},
     "daily": {"mean_c": float, "amplitude_c": float, "peak_hour": float},
 }
+LOAD_KINDS = {
+    "constant": {"fraction": float},
+    "daily": {"mean": float, "amplitude": float, "peak_hour": float},
+}
+LOAD_MAX = 3.0  # the plant takes a load fraction in (0, 3]
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,18 @@ class Scenario:
     river: dict | None = None
     events: list[Event] = field(default_factory=list)
     description: str = ""
+    load: dict | None = None
+
+    def load_profile(self):
+        """time_s -> the unit's load as a fraction of the plant's nominal load, or None."""
+        from host_tools.plant import river
+
+        if self.load is None:
+            return None
+        spec = self.load
+        if spec["kind"] == "constant":
+            return river.Constant(spec["fraction"])
+        return river.Daily(spec["mean"], spec["amplitude"], peak_hour=spec.get("peak_hour", 15.0))
 
     def river_profile(self):
         """time_s -> t_river_c, or None for the season's bench temperature."""
@@ -109,12 +138,50 @@ def load_scenario(name_or_path: str) -> Scenario:
     if "river" in data and "river_csv" in data:
         raise CopflowError(f"{path}: give river or river_csv, not both")
     base = path.parent
-    return Scenario(path.stem, SEASON_ALIASES[data["season"]], hours, dt,
-                    base / data["plant"] if "plant" in data else None,
+    season = SEASON_ALIASES[data["season"]]
+    plant = base / data["plant"] if "plant" in data else None
+    river_spec = _river(path, data["river"]) if "river" in data else None
+    if river_spec is not None and river_spec["kind"] == "daily" and "mean_c" not in river_spec:
+        river_spec["mean_c"] = _bench_temperature(path, plant, season)
+    return Scenario(path.stem, season, hours, dt, plant,
                     base / data["river_csv"] if "river_csv" in data else None,
-                    _river(path, data["river"]) if "river" in data else None,
+                    river_spec,
                     [_event(path, i, e, hours) for i, e in enumerate(data.get("events", []))],
-                    data.get("description", ""))
+                    data.get("description", ""),
+                    _load(path, data["load"]) if "load" in data else None)
+
+
+def _bench_temperature(path: Path, plant: Path | None, season: str) -> float:
+    """The plant's bench river temperature for the season (a daily swing's default mean)."""
+    from host_tools.plant import params
+
+    try:
+        pp = params.load(plant)
+    except params.PlantConfigError as exc:
+        raise CopflowError(f"{path}: plant: {exc}") from None
+    return pp.river.t_summer_c if season == "cooling" else pp.river.t_winter_c
+
+
+def _load(path: Path, spec: dict) -> dict:
+    kind = spec.get("kind")
+    if kind not in LOAD_KINDS:
+        raise CopflowError(f"{path}: load.kind: expected one of {', '.join(LOAD_KINDS)}")
+    keys = LOAD_KINDS[kind]
+    _check_types(path, "load.", {k: v for k, v in spec.items() if k != "kind"}, keys)
+    missing = [k for k in keys if k not in spec and k != "peak_hour"]
+    if missing:
+        raise CopflowError(f"{path}: load ({kind}) needs {', '.join(missing)}")
+    out = {k: float(v) if k != "kind" else v for k, v in spec.items()}
+    if kind == "constant":
+        low = high = out["fraction"]
+    else:
+        if out["amplitude"] < 0:
+            raise CopflowError(f"{path}: load.amplitude: {out['amplitude']:g} is below 0")
+        low, high = out["mean"] - out["amplitude"], out["mean"] + out["amplitude"]
+    if not (0.0 < low and high <= LOAD_MAX):
+        raise CopflowError(f"{path}: load: the fraction of the nominal load must stay in "
+                           f"(0, {LOAD_MAX:g}]; this one spans {low:g}..{high:g}")
+    return out
 
 
 def _check_types(path: Path, where: str, data: dict, known: dict) -> None:
@@ -136,7 +203,7 @@ def _river(path: Path, spec: dict) -> dict:
         raise CopflowError(f"{path}: river.kind: expected one of {', '.join(RIVER_KINDS)}")
     keys = RIVER_KINDS[kind]
     _check_types(path, "river.", {k: v for k, v in spec.items() if k != "kind"}, keys)
-    optional = ("start_h", "peak_hour")
+    optional = ("start_h", "peak_hour", "mean_c")  # daily without mean_c: the bench mean
     missing = [k for k in keys if k not in spec and k not in optional]
     if missing:
         raise CopflowError(f"{path}: river ({kind}) needs {', '.join(missing)}")

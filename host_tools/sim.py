@@ -273,8 +273,11 @@ def run_season(
     progress: Callable[[int, int], None] | None = None,
     driver: Driver | None = None,
     events: list | None = None,
+    load: Callable[[float], float] | None = None,
 ) -> SimResult:
     """Run a season; `driver` decides the output each step (default: the core in-process).
+
+    `load(time_s)`, if given, is the unit's load as a fraction of the plant's nominal load.
 
     `make_plant(season)` builds a plant; `events` (host_tools.scenario.Event) change the
     season, fault the plant's sensors or actuator, or drop the link to the controller.
@@ -297,8 +300,15 @@ def run_season(
         base = plant.bench_t_river_c if river is None else river(time_s)
         return base + disturb.river_offset(time_s)
 
+    def load_at(time_s: float) -> None:
+        if load is not None:
+            fraction = load(time_s)
+            for p in (plant, oracle, baseline):
+                p.set_load(fraction)
+
     steps = max(1, int(round(hours * 3600.0 / dt_s)))
     t0 = river_at(0.0)
+    load_at(0.0)
 
     base_out = baseline.output_for_flow_percent(100.0, t0)
     start_out = base_out
@@ -327,6 +337,7 @@ def run_season(
             # season at the outputs each plant had.
             season = now_season
             plant, oracle, baseline = make_plant(season), make_plant(season), make_plant(season)
+            load_at(time_s)
             t_now = river_at(time_s)
             plant.reset(output, t_now)
             oracle.reset(oracle.optimum(t_now).output_percent, t_now)
@@ -334,6 +345,7 @@ def run_season(
             disturb.reapply_sensor_faults(plant)
             driver.plant_changed(plant)
         t_river = river_at(time_s)
+        load_at(time_s)
         demand = disturb.unit_demand(time_s)
         plant.set_demand(demand)
         oracle.set_demand(demand)
@@ -405,7 +417,7 @@ def run_scenario(scenario, driver: Driver | None = None, coeffs: dict | None = N
                         scenario.dt_s, coeffs=coeffs, river=scenario.river_profile(),
                         progress=progress, driver=driver,
                         sample_every_s=sample_every_s or max(60.0, scenario.dt_s),
-                        events=scenario.events)
+                        events=scenario.events, load=scenario.load_profile())
     return result, pp
 
 

@@ -69,15 +69,15 @@ SCHEMA: dict[str, dict[str, Param]] = {
         "q_heating_kw": P(3.3, "kW", 0.1, 5000.0, doc="heating load met (winter test output)"),
         "t_evap_cooling_c": P(7.5, "degC", -20.0, 25.0,
                               doc="evaporating temperature in cooling (load side)"),
-        "t_cond_heating_c": P(47.0, "degC", 20.0, 70.0,
+        "t_cond_heating_c": P(52.5, "degC", 20.0, 70.0,
                               doc="condensing temperature in heating (load side)"),
-        "carnot_fraction_cooling": P(0.475, "", 0.05, 0.9,
+        "carnot_fraction_cooling": P(0.487, "", 0.05, 0.9,
                                      doc="compressor COP / Carnot COP, cooling"),
-        "carnot_fraction_heating": P(0.50, "", 0.05, 0.9,
+        "carnot_fraction_heating": P(0.577, "", 0.05, 0.9,
                                      doc="compressor COP / Carnot COP, heating"),
         "ua_cooling_kw_k": P(3.0, "kW/K", 0.01, 1000.0,
                              doc="water-to-refrigerant UA at design flow, as condenser"),
-        "ua_heating_kw_k": P(1.1, "kW/K", 0.01, 1000.0,
+        "ua_heating_kw_k": P(0.815, "kW/K", 0.01, 1000.0,
                              doc="water-to-refrigerant UA at design flow, as evaporator"),
         "water_side_fraction": P(0.5, "", 0.0, 1.0,
                                  doc="share of that resistance on the water side (~ L^-0.8)"),
@@ -88,6 +88,15 @@ SCHEMA: dict[str, dict[str, Param]] = {
         "t_cond_max_c": P(60.0, "degC", 30.0, 80.0, doc="high-pressure switch, as T_cond"),
         "t_evap_min_c": P(-3.0, "degC", -30.0, 10.0, doc="freeze protection, refrigerant side"),
         "t_leaving_min_c": P(1.0, "degC", -5.0, 10.0, doc="freeze protection, leaving water"),
+        "t_evap_rated_heating_c": P(2.0, "degC", -30.0, 25.0,
+                                    doc="heating: evaporating temperature at which the "
+                                        "compressor at full speed just meets the load"),
+        "capacity_slope_per_k": P(0.035, "1/K", 0.0, 0.2,
+                                  doc="heating: share of the compressor's heat extraction lost "
+                                      "per K colder evaporating (suction density); 0: none"),
+        "freeze_trip_delay_s": P(30.0, "s", 0.0, 600.0,
+                                 doc="the freeze condition must hold this long before the unit "
+                                     "trips (the unit's controls filter the reading)"),
         "restart_delay_s": P(300.0, "s", 0.0, 3600.0,
                              doc="a tripped compressor stays off at least this long"),
         "min_flow_percent": P(15.0, "%", 0.0, 100.0,
@@ -99,10 +108,22 @@ SCHEMA: dict[str, dict[str, Param]] = {
                           doc="head curve, linear term (12 m at 0.9 m3/h)"),
         "h2_m_per_m3h2": P(-3.704, "m/(m3/h)^2", -1000.0, 0.0,
                            doc="head curve, quadratic term (0 m at 1.5 m3/h)"),
-        "b0": P(0.109, "", -1.0, 1.0, doc="efficiency curve (eq. 5), constant term"),
-        "b1_per_m3h": P(0.245, "1/(m3/h)", -10.0, 10.0, doc="efficiency curve, linear term"),
-        "b2_per_m3h2": P(-0.173, "1/(m3/h)^2", -10.0, 10.0, doc="efficiency curve, quadratic"),
-        "motor_eff": P(0.50, "", 0.05, 1.0, doc="motor efficiency, shaft / electric"),
+        "b0": P(0.103, "", -1.0, 1.0, doc="efficiency curve (eq. 5), constant term"),
+        "b1_per_m3h": P(0.241, "1/(m3/h)", -10.0, 10.0, doc="efficiency curve, linear term"),
+        "b2_per_m3h2": P(-0.168, "1/(m3/h)^2", -10.0, 10.0, doc="efficiency curve, quadratic"),
+        "motor_eff": P(0.50, "", 0.05, 1.0,
+                       doc="motor efficiency, shaft / electric, at full speed and the BEP power"),
+        "shutoff_power_ratio": P(0.40, "", 0.0, 1.5,
+                                 doc="shaft power at zero flow / shaft power at best efficiency"),
+        "low_flow_fit_ratio": P(0.35, "", 0.0, 1.0,
+                                doc="eqs 5-6 hold down to this share of the BEP flow; below it "
+                                    "the shaft power bends to the shut-off power"),
+        "loss_fixed_share": P(0.15, "", 0.0, 1.0,
+                              doc="share of rated motor+drive losses that stays at any load "
+                                  "(magnetising current, drive standby)"),
+        "loss_speed_share": P(0.35, "", 0.0, 1.0,
+                              doc="share that follows the speed (iron, friction, windage, "
+                                  "switching); the rest follows torque squared (copper)"),
     },
     "actuator": {
         "kind": P("valve", "", choices=("valve", "vfd"), doc="throttling valve or pump VFD"),
@@ -114,7 +135,7 @@ SCHEMA: dict[str, dict[str, Param]] = {
                                   doc="inherent valve characteristic"),
         "valve_rangeability": P(30.0, "", 2.0, 500.0, doc="equal-percentage rangeability R"),
         "vfd_min_speed_pct": P(20.0, "%", 0.0, 100.0, doc="VFD minimum speed"),
-        "vfd_eff": P(0.96, "", 0.5, 1.0, doc="VFD efficiency"),
+        "vfd_eff": P(0.96, "", 0.5, 1.0, doc="VFD efficiency at full speed and rated load"),
     },
     "sensors": {
         "t_noise_c": P(0.02, "degC", 0.0, 5.0, doc="inlet temperature noise (std dev)"),
@@ -124,6 +145,23 @@ SCHEMA: dict[str, dict[str, Param]] = {
         "flow_resolution_m3h": P(0.001, "m3/h", 0.0, 1.0, doc="flow quantisation"),
         "flow_lag_s": P(2.0, "s", 0.0, 600.0, doc="flow meter time constant"),
         "seed": P(1.0, "", 0.0, 1.0e9, doc="noise generator seed (integer)"),
+    },
+    "meters": {
+        "t_out_noise_c": P(0.02, "degC", 0.0, 5.0, doc="outlet temperature noise (std dev)"),
+        "t_out_resolution_c": P(0.0625, "degC", 0.0, 5.0,
+                                doc="outlet temperature quantisation (DS18B20)"),
+        "t_out_lag_s": P(10.0, "s", 0.0, 600.0, doc="outlet temperature sensor time constant"),
+        "unit_pulses_per_kwh": P(1000.0, "imp/kWh", 1.0, 100000.0,
+                                 doc="unit's S0 meter constant"),
+        "pump_pulses_per_kwh": P(1000.0, "imp/kWh", 1.0, 100000.0,
+                                 doc="pump's S0 meter constant"),
+        "window_s": P(60.0, "s", 1.0, 600.0,
+                      doc="board's S0 averaging window (driver window_ms / 1000)"),
+        "crossover_pulses": P(10.0, "pulses", 2.0, 100000.0,
+                              doc="at least this many pulses in a window: window count, "
+                                  "else pulse period"),
+        "zero_power_timeout_s": P(300.0, "s", 1.0, 300.0,
+                                  doc="no pulse this long: the board reads 0 W"),
     },
 }
 
@@ -146,7 +184,7 @@ def _check(section: str, key: str, value):
     if not spec.low <= value <= spec.high:  # also rejects nan
         raise PlantConfigError(f"{name}: {value:g} is out of range {spec.low:g}..{spec.high:g} "
                                f"{spec.unit}".rstrip())
-    if key == "seed" and value != int(value):
+    if key in ("seed", "crossover_pulses") and value != int(value):
         raise PlantConfigError(f"{name}: {value:g} is not an integer (0..{spec.high:g})")
     return value
 
@@ -161,6 +199,11 @@ def _cross_check(values: dict) -> None:
     h_max = pump["h0_m"]
     if h_max <= 0:
         raise PlantConfigError("pump.h0_m: must be > 0")
+    shares = pump["loss_fixed_share"] + pump["loss_speed_share"]
+    if shares > 1.0:
+        raise PlantConfigError(f"pump.loss_speed_share: {pump['loss_speed_share']:g} with "
+                               f"loss_fixed_share {pump['loss_fixed_share']:g} is more than the "
+                               f"whole loss (allowed: the two add up to at most 1)")
 
 
 def merge(overrides: dict) -> dict:

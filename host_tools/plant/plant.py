@@ -15,7 +15,7 @@ import numpy as np
 from host_tools.plant import coil, pipes, pump, valve, water
 from host_tools.plant import unit as unit_model
 from host_tools.plant.numeric import SCALAR, VECTOR
-from host_tools.plant.sensors import Sensor
+from host_tools.plant.sensors import S0Meter, Sensor
 from host_tools.seasons import SEASON_ALIASES
 
 SEASONS = ("cooling", "heating")
@@ -47,7 +47,8 @@ class Measured:
     flow_m3h: float
     unit_running: bool  # compressor on (off while tripped and locked out)
     unit_mode: str  # the unit's call: "cooling" or "heating"
-    # Metering, as a heat meter's outlet sensor and S0 meters see it (last step's values)
+    # Metering: the outlet sensor (lag, noise, quantisation) and the S0 meters as the
+    # board reads them (pulse period or window count, 0 after the no-pulse timeout)
     t_out_c: float = math.nan
     p_unit_w: float = math.nan
     p_pump_w: float = math.nan
@@ -64,6 +65,7 @@ class Plant:
         self.season = season = SEASON_ALIASES[season]
         self.kind = pp.actuator.kind
         self.unit = unit_model.side(pp.unit, season)
+        self.load_fraction = 1.0  # of the season's nominal load (set_load)
         self.sign = 1.0 if season == "cooling" else -1.0  # heat into the loop: + cooling
         self.design_flow_m3h = pp.unit.design_flow_m3h
         self.bench_t_river_c = pp.river.t_summer_c if season == "cooling" else pp.river.t_winter_c
@@ -80,18 +82,29 @@ class Plant:
                               + pp.pipe.extra_volume_l)
         # Full speed, no valve: the VFD's flow at 100 %, the valve plant's ceiling.
         self.unthrottled_flow_m3h = pump.flow_on_system_curve(pp.pump, self.k_loop)
+        self.pump_curve = pump.Curve(pp.pump, pp.actuator.vfd_eff if self.kind == "vfd" else 1.0)
         self.full_flow_m3h = self._flow_for_output(100.0)
         k_valve_open = valve.head_coeff(pp.actuator, 1.0)
         self.valve_authority = (k_valve_open / (k_valve_open + self.k_loop)
                                 if self.kind == "valve" else 0.0)
         self._r_out: dict[float, float] = {}
-        self._optima: dict[tuple[float, float], OperatingPoint] = {}
+        self._optima: dict[tuple[float, float, float], OperatingPoint] = {}
         self._flow_cache = (math.nan, 0.0)
         self.rng = np.random.default_rng(int(pp.sensors.seed))
         s = pp.sensors
         self.sensors = {"t_in": Sensor(self.rng, s.t_noise_c, s.t_resolution_c, s.t_lag_s, 0.0),
                         "flow": Sensor(self.rng, s.flow_noise_m3h, s.flow_resolution_m3h,
                                        s.flow_lag_s, 0.0)}
+        # Metering: its own generator, so the inlet and flow readings stay as they were.
+        mt = pp.meters
+        self.meter_rng = np.random.default_rng([int(s.seed), 1])
+        self.sensors["t_out"] = Sensor(self.meter_rng, mt.t_out_noise_c, mt.t_out_resolution_c,
+                                       mt.t_out_lag_s, 0.0)
+        phases = self.meter_rng.random(2)
+        self.meters = {name: S0Meter(ppk, mt.window_s, int(mt.crossover_pulses),
+                                     mt.zero_power_timeout_s, float(ph))
+                       for name, ppk, ph in (("unit", mt.unit_pulses_per_kwh, phases[0]),
+                                             ("pump", mt.pump_pulses_per_kwh, phases[1]))}
         self.reset(100.0, self.bench_t_river_c)
 
     # ---- hydraulics ---------------------------------------------------------
@@ -143,17 +156,23 @@ class Plant:
         return 100.0 * valve.opening_for_kv(a, kv)
 
     def pump_point(self, flow_m3h, m=SCALAR):
-        """(head m, efficiency, electric kW) of the pump delivering this flow."""
-        p = self.pp.pump
+        """(head m, pump efficiency, electric kW) of the pump delivering this flow.
+
+        Efficiency is hydraulic / shaft power, so it falls to zero at shut-off
+        (the shaft power does not). Zero flow is a stopped pump: no power.
+        """
+        curve = self.pump_curve
         if self.kind == "vfd":
-            speed = flow_m3h / self.unthrottled_flow_m3h
+            speed = m.maximum(flow_m3h / self.unthrottled_flow_m3h, 1e-9)
             head = self.k_loop * flow_m3h * flow_m3h
-            eta = pump.efficiency(p, self.unthrottled_flow_m3h, 1.0, m)
-            return head, eta * (flow_m3h * 0.0 + 1.0), m.where(
-                speed > 0, pump.electric_kw(p, flow_m3h, head, eta, self.pp.actuator.vfd_eff), 0.0)
-        head = pump.head_m(p, flow_m3h)
-        eta = pump.efficiency(p, flow_m3h, 1.0, m)
-        return head, eta, pump.electric_kw(p, flow_m3h, head, eta)
+            shaft = curve.shaft_kw(flow_m3h, speed, m)
+            elec = curve.electric_kw(shaft, speed)
+        else:
+            head = pump.head_m(self.pp.pump, flow_m3h)
+            shaft = curve.shaft_kw(flow_m3h, 1.0, m)
+            elec = curve.electric_kw(shaft)
+        eta = flow_m3h * head / (367.0 * m.maximum(shaft, 1e-12))
+        return head, eta, m.where(flow_m3h > 0, elec, 0.0)
 
     # ---- heat transfer --------------------------------------------------------
     def outside_resistance(self, t_river_c: float) -> float:
@@ -192,8 +211,10 @@ class Plant:
                 t_in = (t_river_c + kc * (self.sign * s.q_kw + alpha)) / (1.0 - kc * beta)
             t_in = np.where(np.isfinite(t_in), t_in, t_river_c + 99.0 * self.sign)
             q, w, q_loop, _, trip = unit_model.operate(s, t_in, a, c, m)
-            capped = (w >= s.w_max_kw) | (w <= s.q_kw * s.min_lift_k / (
-                s.carnot_fraction * (s.t_load_c + unit_model.K0)) + 1e-12)
+            # capacity limit, compressor capacity (heating) or minimum lift: not linear
+            capped = (w >= s.w_max_kw) | (q < s.q_kw * (1.0 - 1e-12)) | (
+                w <= s.q_kw * s.min_lift_k / (s.carnot_fraction * (s.t_load_c + unit_model.K0))
+                + 1e-12)
             if np.any(capped):  # limited points are not linear in t_in: iterate them
                 t_in, q, w, q_loop, trip = self._iterate_capped(capped, t_river_c, kc, a, c, t_in,
                                                                 (q, w, q_loop, trip))
@@ -270,7 +291,8 @@ class Plant:
         river temperature: an oracle calling this every simulated second on a
         slowly moving river mostly hits the cache.
         """
-        key = (round(t_river_c / _OPTIMUM_CACHE_BIN_C) * _OPTIMUM_CACHE_BIN_C, resolution)
+        key = (round(t_river_c / _OPTIMUM_CACHE_BIN_C) * _OPTIMUM_CACHE_BIN_C, resolution,
+               self.load_fraction)
         hit = self._optima.get(key)
         if hit is not None:
             return hit
@@ -306,10 +328,15 @@ class Plant:
         if not self.running:
             self.lockout_s = self.pp.unit.restart_delay_s
         self.trips = 0
+        self.freeze_s = 0.0  # how long the freeze condition has held
+        self.freeze_delay_s = self.pp.unit.freeze_trip_delay_s
         self.demand = True  # the unit is asked to run (set_demand)
         self._dt = -1.0
         self.sensors["t_in"].reset(op.t_in_c)
         self.sensors["flow"].reset(op.flow_m3h)
+        self.sensors["t_out"].reset(op.t_out_c)
+        self.meters["unit"].reset(op.w_hp_kw * 1000.0)
+        self.meters["pump"].reset(op.w_pump_kw * 1000.0)
         self.last = op
         return op
 
@@ -342,7 +369,13 @@ class Plant:
             if self.running:
                 a = unit_model.approach_k_per_kw(s, flow, c)
                 q, w, q_loop, _, code = unit_model.operate(s, t_in, a, c)
+                if code == unit_model.TRIP_FREEZE and self.freeze_s + dt_s < self.freeze_delay_s:
+                    self.freeze_s += dt_s  # the unit's controls wait before they believe it
+                    code = unit_model.TRIP_NONE
+                elif code == unit_model.TRIP_NONE:
+                    self.freeze_s = 0.0
                 if code != unit_model.TRIP_NONE:
+                    self.freeze_s = 0.0
                     trip = unit_model.TRIP_NAMES[code]
                     self.trips += 1
                     self.running = False
@@ -375,8 +408,22 @@ class Plant:
                             head, eta, trip)
         self.sensors["t_in"].advance(t_in, dt_s)
         self.sensors["flow"].advance(flow, dt_s)
+        self.sensors["t_out"].advance(t_out, dt_s)
+        self.meters["unit"].advance(w * 1000.0, dt_s)
+        self.meters["pump"].advance(w_pump * 1000.0, dt_s)
         self.last = op
         return op
+
+    def set_load(self, fraction: float) -> None:
+        """The load the unit meets, as a fraction of the season's nominal load (unit.q_*_kw),
+        held to 0.1 % steps (so the optimum cache keeps working under a slowly varying load).
+        The compressor's capacity stays what it is: a load above it is not met."""
+        if not (0.0 < fraction <= 3.0):  # also rejects nan
+            raise ValueError(f"load fraction must be in (0, 3], not {fraction!r}")
+        fraction = max(round(fraction * 1000.0) / 1000.0, 0.001)
+        if fraction != self.load_fraction:
+            self.load_fraction = fraction
+            self.unit = unit_model.side(self.pp.unit, self.season, fraction)
 
     def set_demand(self, on: bool) -> None:
         """Stop (False) or start (True) the unit, as its own controls or an operator would:
@@ -387,7 +434,7 @@ class Plant:
     # ---- sensors ------------------------------------------------------------------------
     def inject_fault(self, sensor: str, kind: str, value: float | None = None) -> None:
         if sensor not in self.sensors:
-            raise ValueError(f"unknown sensor {sensor!r}; known: t_in, flow")
+            raise ValueError(f"unknown sensor {sensor!r}; known: {', '.join(self.sensors)}")
         self.sensors[sensor].inject(kind, value)
 
     def clear_faults(self) -> None:
@@ -399,6 +446,5 @@ class Plant:
         f = self.sensors["flow"].read()
         if f == f:  # not NaN: a meter does not read below zero
             f = max(f, 0.0)
-        last = self.last
-        return Measured(t, f, self.running, self.season, last.t_out_c, last.w_hp_kw * 1000.0,
-                        last.w_pump_kw * 1000.0, self.demand)
+        return Measured(t, f, self.running, self.season, self.sensors["t_out"].read(),
+                        self.meters["unit"].read(), self.meters["pump"].read(), self.demand)

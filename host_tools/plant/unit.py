@@ -52,13 +52,26 @@ class UnitSide:
     t_cond_max_c: float
     t_evap_min_c: float
     t_leaving_min_c: float
+    # Heating: the compressor's heat extraction at full speed, e_rated_kw at t_evap_rated_c,
+    # falling by cap_slope per K colder (cap_slope 0: no limit; cooling has none).
+    e_rated_kw: float = 0.0
+    t_evap_rated_c: float = 0.0
+    cap_slope: float = 0.0
 
 
-def side(u, season: str) -> UnitSide:
+def side(u, season: str, load_fraction: float = 1.0) -> UnitSide:
+    """The unit's constants for a season; `load_fraction` scales the load it is asked to meet
+    (its compressor's capacity does not change with it)."""
     cooling = season == "cooling"
+    e_rated = 0.0
+    if not cooling:
+        # At t_evap_rated_c the compressor at full speed just meets the nominal load.
+        t_c = u.t_cond_heating_c + K0
+        lift = max(u.t_cond_heating_c - u.t_evap_rated_heating_c, u.min_lift_k)
+        e_rated = u.q_heating_kw * (1.0 - lift / (u.carnot_fraction_heating * t_c))
     return UnitSide(
         cooling=cooling,
-        q_kw=u.q_cooling_kw if cooling else u.q_heating_kw,
+        q_kw=load_fraction * (u.q_cooling_kw if cooling else u.q_heating_kw),
         t_load_c=u.t_evap_cooling_c if cooling else u.t_cond_heating_c,
         carnot_fraction=u.carnot_fraction_cooling if cooling else u.carnot_fraction_heating,
         ua_kw_k=u.ua_cooling_kw_k if cooling else u.ua_heating_kw_k,
@@ -70,6 +83,9 @@ def side(u, season: str) -> UnitSide:
         t_cond_max_c=u.t_cond_max_c,
         t_evap_min_c=u.t_evap_min_c,
         t_leaving_min_c=u.t_leaving_min_c,
+        e_rated_kw=e_rated,
+        t_evap_rated_c=u.t_evap_rated_heating_c,
+        cap_slope=0.0 if cooling else u.capacity_slope_per_k,
     )
 
 
@@ -117,6 +133,17 @@ def operate(s: UnitSide, t_in_c, a, c_kw_k, m=SCALAR):
         t_ref = t_in_c + a * q_loop
         trip = m.where(runaway | (t_ref > s.t_cond_max_c), TRIP_HEAD, TRIP_NONE)
     else:
+        if s.cap_slope > 0.0:
+            # Compressor capacity: E = E_r (1 + g (T_evap - T_r)) with T_evap = t_in - a E,
+            # linear in t_in; where it is less than the load needs, Q and W follow from it.
+            e = s.e_rated_kw * (1.0 + s.cap_slope * (t_in_c - s.t_evap_rated_c)) / (
+                1.0 + s.e_rated_kw * s.cap_slope * a)
+            e = m.maximum(e, 0.0)
+            lift = m.maximum(s.t_load_c - (t_in_c - a * e), s.min_lift_k)
+            w_e = e * lift / (eta_t - lift)
+            limited = e < q - w
+            q = m.where(limited, e + w_e, q)
+            w = m.where(limited, w_e, w)
         q_loop = -(q - w)
         t_ref = t_in_c + a * q_loop
         t_leaving = t_in_c + q_loop / c_kw_k
