@@ -19,8 +19,9 @@ from host_tools.errors import CopflowError
 
 # The controllers a campaign can compare (host_tools.sim): "online" and "model" are
 # the firmware with its `optimiser` parameter set so (the on-line optimiser, the
-# model's optimum on its coefficients), "constant" holds 100 % design flow.
-OPTIMISERS = ("online", "model", "constant")
+# model's optimum on its coefficients), "excitation" the on-line optimiser pinned to
+# the plant's true optimum (what its dither costs), "constant" 100 % design flow.
+OPTIMISERS = ("online", "model", "excitation", "constant")
 COLUMNS = ("plant", "season", "optimiser", "ratio_to_oracle", "ratio_last_hour",
            "baseline_ratio", "hours_to_within_2pct", "energy_saved_kwh", "cop_s",
            "oracle_cop_s", "flow_percent_final", "optimal_percent_true", "alarms_seen")

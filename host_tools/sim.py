@@ -153,6 +153,9 @@ class Driver:
     def plant_changed(self, plant) -> None:
         """The plant was rebuilt (a season change)."""
 
+    def optimum_is(self, flow_percent: float) -> None:
+        """The plant's true optimum flow this step (ExcitationDriver pins to it)."""
+
 
 class CoreDriver(Driver):
     """The firmware core, imported under CPython (software in the loop)."""
@@ -203,6 +206,28 @@ class CoreDriver(Driver):
     def resume(self, gap_s: float) -> None:
         """The link came back after gap_s of silence: the next tick sees that much time."""
         self.now_ms = (self.now_ms + int(round(gap_s * 1000))) & 0x3FFFFFFF
+
+
+class ExcitationDriver(CoreDriver):
+    """The on-line optimiser with its centre pinned to the plant's true optimum every
+    step: its own dither and probes where there is nothing left to find, i.e. what
+    the excitation costs (issue 12: <= 0.05 %, docs/optimiser.md)."""
+
+    def __init__(self, coeffs: dict | None = None, settings: dict | None = None):
+        super().__init__(coeffs, settings, optimiser="online")
+        self.name = "excitation"
+        self.true_flow: float | None = None
+
+    def optimum_is(self, flow_percent: float) -> None:
+        self.true_flow = flow_percent
+
+    def decide(self, measured) -> Decision:
+        assert self.ctrl is not None
+        opt = self.ctrl.opt
+        if self.true_flow is not None and opt.season:
+            opt.offset[opt.season] = self.true_flow - self.ctrl.cmd.p_opt_pct
+            opt._fresh = True  # the setpoint is worked out again from the pinned centre
+        return super().decide(measured)
 
 
 class ConstantDriver(Driver):
@@ -288,8 +313,9 @@ def run_season(
 
     season = SEASON_ALIASES[season]
     if driver is None:
-        driver = ConstantDriver() if controller == "constant" else CoreDriver(coeffs,
-                                                                               optimiser=controller)
+        driver = (ConstantDriver() if controller == "constant"
+                  else ExcitationDriver(coeffs) if controller == "excitation"
+                  else CoreDriver(coeffs, optimiser=controller))
     disturb = Disturbances(events or [])
     watch = FaultWatch(disturb.events)
     plant, oracle, baseline = make_plant(season), make_plant(season), make_plant(season)
@@ -351,6 +377,7 @@ def run_season(
         oracle.set_demand(demand)
         baseline.set_demand(demand)
         disturb.apply_sensor_faults(time_s, plant)
+        best_point = oracle.optimum(t_river)
         if disturb.link_down(time_s):
             gap_s += dt_s  # the controller hears nothing; the plant keeps the last output
             driver.silent()
@@ -358,13 +385,13 @@ def run_season(
             if gap_s:
                 driver.resume(gap_s)
                 gap_s = 0.0
+            driver.optimum_is(best_point.flow_percent)
             decision = driver.decide(plant.measure())
             seen |= decision.alarms
             watch.update(time_s, decision)
         output = disturb.actuator(time_s, decision.output_pct, output)
         op = plant.step(dt_s, output, t_river)
         ours.add(op, dt_s)
-        best_point = oracle.optimum(t_river)
         # The oracle's and the baseline's pumps stop with the unit.
         op_best = oracle.step(dt_s, best_point.output_percent if demand else 0.0, t_river)
         best.add(op_best, dt_s)

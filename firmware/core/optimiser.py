@@ -28,6 +28,8 @@ class Optimiser:
         self.season = 0
         self.offset = [0.0, 0.0, 0.0]  # learned: centre - model optimum, per season (1, 2)
         self.conf = [0, 0, 0]  # small steps in a row, per season
+        self.floor = [0.0, 0.0, 0.0]  # above the flow the unit tripped at, per season
+        self._trip = 0
         self.centre = 0.0
         self.sp = 0.0
         self.grad = 0.0  # last slope, COP_s per % flow
@@ -62,6 +64,7 @@ class Optimiser:
         self.step_max = p["opt_step_pct"]
         self.idle_ms = p["opt_idle_s"] * 1000
         self.t_step = p["opt_t_step_k"]
+        self.trip_w = p["opt_trip_w"]
         self.stride = self.step_max
         self._dir = 0
         self._found = False
@@ -84,6 +87,7 @@ class Optimiser:
         self._p = 0.0
         self._met = 0
         self._bad = 0
+        self._trip = 0
 
     def reset(self, season):
         """Forget what was learned for a season (0: both)."""
@@ -91,6 +95,7 @@ class Optimiser:
             if season == 0 or season == s:
                 self.offset[s] = 0.0
                 self.conf[s] = 0
+                self.floor[s] = 0.0
         self.stride = self.step_max
         self._dir = 0
         self._found = False
@@ -107,6 +112,10 @@ class Optimiser:
             self._dir = 0
             self._found = False
             self.hold()
+        if lo < self.floor[season]:
+            lo = self.floor[season]
+            if hi < lo:
+                hi = lo
         if alarm & ~_IGNORED:
             self.hold()
         elif self.state == IDLE:
@@ -138,7 +147,15 @@ class Optimiser:
             if self.state == FALLBACK:
                 x = p_model
             elif self._sign and self.state != IDLE and not alarm & ~_IGNORED:
-                x = centre + self._sign * self.dither
+                # Full dither until the optimum was first found, half in the probes
+                # after: a drifted optimum shows at half, and costs a quarter.
+                amp = self.dither if self.conf[season] == 0 else 0.5 * self.dither
+                # Symmetric near a limit (a clamped side biases the slope by the
+                # curvature) unless that leaves too little to measure.
+                room = centre - lo if centre - lo < hi - centre else hi - centre
+                if 0.25 * amp <= room < amp:
+                    amp = room
+                x = centre + self._sign * amp
             if x < lo:
                 x = lo
             elif x > hi:
@@ -158,6 +175,8 @@ class Optimiser:
                 or f != f or to != to or ti != ti or wu != wu or wp != wp or f <= 0.0):
             self._bad += 1
             return
+        if wu < self.trip_w:
+            self._trip += 1  # the unit calls for water and draws nothing: it tripped
         # Sums per tick (the ticks of a window are alike): few boxed floats.
         self._q += f * (to - ti)
         self._e += wu
@@ -178,7 +197,25 @@ class Optimiser:
             t_mean = 0.5 * (self._t0 + t)
         river_step = t - self._t0 > self.t_step or self._t0 - t > self.t_step
         good = self._bad == 0 and met > 0 and self.cop_min <= cop <= self.cop_max
+        trip = self._trip > 0
         self._restart()
+        if trip and self.trip_w > 0.0:
+            # The unit stopped on its own protection (a freeze or head-pressure trip)
+            # at this flow: more water, and never this little again this season.
+            floor = x + self.step_max
+            if floor > hi:
+                floor = hi
+            if floor > self.floor[season]:
+                self.floor[season] = floor
+            centre = self.centre if self.centre > floor else floor
+            self.offset[season] = centre - p_model
+            self.conf[season] = 0
+            self._found = True
+            self.state = HOLD
+            self._n = 0
+            self._sign = 0
+            self._miss = 0
+            return
         if not good:
             # Metering missing or implausible: a second window in a row falls back.
             self._miss += 1
@@ -212,7 +249,7 @@ class Optimiser:
             return
         # y = c + g x + d k over three windows: the second difference drops c and d.
         den = xs[0] - 2.0 * xs[1] + xs[2]
-        if den < 0.5 * self.dither and den > -0.5 * self.dither:
+        if den < 0.25 * self.dither and den > -0.25 * self.dither:
             return
         g = (ys[0] - 2.0 * ys[1] + ys[2]) / den
         self.grad = g

@@ -17,8 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated (default summer,winter)")
     parser.add_argument("--optimiser", default="online",
                         help="comma-separated controllers: online (the firmware's on-line "
-                             "optimiser), model (the model's optimum), constant (100 %% "
-                             "design flow); default online")
+                             "optimiser), model (the model's optimum), excitation (online "
+                             "pinned to the true optimum: the cost of its dither), constant "
+                             "(100 %% design flow); default online")
     parser.add_argument("--hours", type=float, default=24.0, help="per run (default 24)")
     parser.add_argument("--dt", type=float, default=1.0, help="step, s (default 1)")
     parser.add_argument("--workers", type=int, default=2,

@@ -32,6 +32,8 @@ class Plant:
         self.t_out = True  # False: the outlet sensor is missing
         self.unit_w = 1000.0
         self.cop = None  # a COP_s to meter instead of the curve's
+        self.trip_below = 0.0  # the unit trips (draws nothing) below this flow
+        self.trips = 0
         self.n = 0
 
     def fill(self, c, mode=1):
@@ -48,6 +50,10 @@ class Plant:
         rise = (q + self.unit_w * 0.001) / (RHO_CP_KW_PER_M3H_K * f)
         m.t_out_c = self.t + rise if self.t_out else None
         m.p_unit_w = self.unit_w
+        if p < self.trip_below:
+            self.trips += 1
+            m.p_unit_w = 0.0
+            m.t_out_c = self.t
         m.p_pump_w = 50.0
 
 
@@ -223,3 +229,22 @@ def test_a_learned_entry_that_fails_validation_is_refused():
         assert "learned" in str(err), bad
         assert c.opt.offset[1] == 0.0 and "learned" not in c.config["coeffs"]
 
+
+
+def test_a_unit_trip_at_low_flow_raises_the_flow_and_keeps_it_above():
+    c = _controller()
+    plant = Plant(best=40.0, t=11.5)  # heating: the metered optimum is below the trip
+    plant.trip_below = 58.0  # a freeze trip above the interlock (40 %)
+    seen = []
+    _run(c, plant, 0, 600, mode=2, seen=seen)
+    opt = c.opt
+    assert opt.floor[2] >= 58.0
+    assert plant.trips > 0
+    late = plant.trips
+    _run(c, plant, 600 * PERIOD, 300, mode=2, seen=seen)
+    assert plant.trips == late  # no trip once the floor is learned
+    for sp, _, _ in seen[-300:]:
+        assert sp >= 58.0
+    c.set_param("opt_trip_w", 0.0)  # off: a trip is a missing window, the model's optimum
+    c.opt.reset(0)
+    assert c.opt.floor[2] == 0.0

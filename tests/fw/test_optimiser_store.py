@@ -5,6 +5,7 @@
 import os
 
 import boot_config
+
 from console import Console
 from core import alarms, learned
 from core.controller import Controller
