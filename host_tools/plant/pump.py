@@ -94,7 +94,7 @@ class Curve:
     def shaft_kw(self, flow_m3h, speed=1.0, m=SCALAR):
         """Shaft power (kW) delivering this flow at this speed (affinity laws)."""
         q = flow_m3h / speed
-        low = self.p_shutoff_kw + (self.c1 + self.c2 * q) * q
+        low = m.maximum(self.p_shutoff_kw + (self.c1 + self.c2 * q) * q, 0.0)
         full = m.where(q < self.q_blend, low, fit_shaft_kw(self.p, q, m))
         return speed * speed * speed * full
 

@@ -140,8 +140,9 @@ def operate(s: UnitSide, t_in_c, a, c_kw_k, m=SCALAR):
                 1.0 + s.e_rated_kw * s.cap_slope * a)
             e = m.maximum(e, 0.0)
             lift = m.maximum(s.t_load_c - (t_in_c - a * e), s.min_lift_k)
-            w_e = e * lift / (eta_t - lift)
-            limited = e < q - w
+            room = eta_t - lift  # > 0 while the compressor's COP stays above 1
+            w_e = e * lift / m.maximum(room, 1e-9)
+            limited = (e < q - w) & (room > 0.0)
             q = m.where(limited, e + w_e, q)
             w = m.where(limited, w_e, w)
         q_loop = -(q - w)
