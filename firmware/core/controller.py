@@ -300,8 +300,11 @@ class Controller:
                     # where the model's fitted range (p_lo..p_hi) is not.
                     name = "cooling" if season == SEASON_COOLING else "heating"
                     lo, hi = self._limits[name]
-                    if lo < min_flow:
-                        lo = min_flow  # the interlock is a floor for the dither too
+                    if lo < min_flow + 1.0:
+                        # The interlock is a floor for the dither too, with LOW_FLOW's
+                        # 1 %-point hysteresis above it (supervise.low_flow): riding the
+                        # interlock would latch the alarm on meter noise.
+                        lo = min_flow + 1.0
                     self._shaper.target = opt.step(season, dt_ms, alarm, self.cmd.p_opt_pct,
                                                    lo, hi, self._t_filt, meas,
                                                    self._models[name])

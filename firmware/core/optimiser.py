@@ -279,7 +279,7 @@ class Optimiser:
         self.stride = step
         self.offset[season] = centre - p_model
         self.centre = centre
-        if step < 0.125 * self.step_max:
+        if step <= 0.125 * self.step_max:
             if self.conf[season] < 100:
                 self.conf[season] += 1
             if self.idle_ms > 0:

@@ -103,7 +103,7 @@ def test_every_setpoint_within_the_limits_the_interlock_and_the_dither_bound():
         for sp, centre, _ in seen:
             assert lo - 1e-9 <= sp <= hi + 1e-9, (best, sp)
             assert lo - 1e-9 <= centre <= hi + 1e-9
-        assert abs(seen[-1][1] - (lo if best < lo else hi)) < 1.0
+        assert abs(seen[-1][1] - (lo + 1.0 if best < lo else hi)) < 1.0
 
 
 def test_dither_is_bounded_by_the_parameter():
