@@ -118,11 +118,12 @@ class Optimiser:
                 hi = lo
         if alarm & ~_IGNORED:
             self.hold()
-        elif self.state == IDLE:
-            self._idle += dt_ms
-            if self._idle >= self.idle_ms:
-                self.hold()
         else:
+            if self.state == IDLE:
+                self._idle += dt_ms
+                if self._idle >= self.idle_ms:
+                    self.hold()
+            # Windows are metered while idle too: missing metering is seen there.
             if self._ms == 0:
                 self._t0 = t
             self._ms += dt_ms
@@ -226,6 +227,8 @@ class Optimiser:
             return
         self._miss = 0
         self.cop = cop
+        if self.state == IDLE:
+            return
         if river_step:
             self.state = HOLD  # a step in the inlet temperature: start over from here
             self._n = 0
