@@ -211,7 +211,6 @@ def cmd_pin(console, args):
 # ---- the on-line optimiser (core/optimiser.py, docs/optimiser.md) ---------------
 def cmd_opt(console, args):
     from core import learned
-    from core.optimiser import STATE_NAMES
 
     c = console.app.controller
     opt = c.opt
@@ -219,7 +218,12 @@ def cmd_opt(console, args):
         which = args[1] if len(args) == 2 else "both"
         if args[0] != "reset" or len(args) > 2 or which not in ("cooling", "heating", "both"):
             raise ConsoleError("E_SYNTAX", "usage: opt [reset [cooling|heating]]")
-        opt.reset(("both", "cooling", "heating").index(which))
+        from core import opt_window
+
+        try:
+            opt_window.reset(opt, ("both", "cooling", "heating").index(which))
+        finally:
+            unload("core.opt_window")
         return "reset=%s (save to keep it)" % which
     season = c.cmd.season or opt.season
     try:
@@ -234,7 +238,7 @@ def cmd_opt(console, args):
     # Confidence: converged probes behind the learned optimum, three or more is 1.
     return ("optimiser=%s state=%s season=%s sp=%s centre=%s p_model=%s offset=%s grad=%s "
             "cop_meas=%s confidence=%s learned %s") % (
-        c.config["params"]["optimiser"], STATE_NAMES[opt.state],
+        c.config["params"]["optimiser"], ("model", "hold", "seek", "idle", "fallback")[opt.state],
         ("?", "cooling", "heating")[season], fmt(opt.sp), fmt(opt.centre),
         fmt(c.cmd.p_opt_pct), fmt(opt.offset[season]), fmt(opt.grad), fmt(opt.cop),
         fmt(n / 3.0 if n < 3 else 1.0), " ".join(words))

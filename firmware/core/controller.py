@@ -6,7 +6,6 @@ from core import config as config_mod
 from core.actuator import FlowCharacteristic
 from core.compat import as_number, const, unload
 from core.model import SEASON_COOLING, SEASON_HEATING
-from core.optimiser import Optimiser
 from core.pi import PI, OutputStage
 from core.setpoint import SetpointShaper
 from core.ticks import ticks_diff
@@ -88,7 +87,12 @@ class Controller:
         self._opt_ms = 0
         self._opt_due = True
         self._sup = None  # plant supervision (core/supervise.py), from the first tick
-        self.opt = Optimiser()  # the on-line correction (core/optimiser.py)
+        # The on-line correction (core/optimiser.py), imported here rather than with
+        # this module: on the host MicroPython (source, collection off until the loop
+        # starts) its compilation's garbage then is not on top of this module's.
+        from core.optimiser import Optimiser
+
+        self.opt = Optimiser()
         self.config = {}
         self.apply_config(config_mod.defaults() if config is None else config)
 

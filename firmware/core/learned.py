@@ -57,9 +57,15 @@ def export(ctrl) -> dict:
 
 
 def coeffs_to_save(ctrl) -> dict:
-    """The active coefficient set with what the optimiser learned (App.save_config)."""
+    """The active coefficient set with what the optimiser learned (App.save_config);
+    the set itself when nothing was (a load then needs no check of it)."""
+    opt = ctrl.opt
+    src = ctrl.config["coeffs"]
+    if not (opt.conf[1] or opt.conf[2] or opt.offset[1] or opt.offset[2]):
+        if "learned" not in src:
+            return src
     data = {}
-    for key in ctrl.config["coeffs"]:
-        data[key] = ctrl.config["coeffs"][key]
+    for key in src:
+        data[key] = src[key]
     data["learned"] = export(ctrl)
     return data

@@ -1,7 +1,7 @@
 # The on-line optimiser (core/optimiser.py) in the controller, against a synthetic
 # plant whose metering gives COP_s(P) = 4 - K (P - P*)^2: portable (CPython and
 # the host MicroPython), 10 s ticks and one-minute windows to keep it short.
-from core import alarms, config, learned
+from core import alarms, config, learned, opt_window
 from core.controller import STATE_STANDBY, Controller
 from core.metering import RHO_CP_KW_PER_M3H_K
 from core.optimiser import FALLBACK, HOLD, IDLE, OFF, SEEK
@@ -15,7 +15,6 @@ PERIOD = 10000
 def _controller(**params):
     c = Controller()
     c.set_param("period_ms", PERIOD)
-    c.set_param("opt_settle_s", 20)
     c.set_param("opt_half_s", 60)
     c.set_param("sp_slew_pct_per_s", 5.0)
     for name in params:
@@ -210,7 +209,7 @@ def test_learned_optimum_is_saved_with_the_coefficients_and_restored():
     assert abs(d.opt.offset[1] - c.opt.offset[1]) < 1e-6
     assert d.opt.conf[1] == n
     assert "learned" not in c.config["coeffs"]  # the running set is not changed by a save
-    d.opt.reset(1)
+    opt_window.reset(d.opt, 1)
     assert d.opt.offset[1] == 0.0 and learned.export(d)["cooling"][2] == 0
 
 
@@ -246,5 +245,5 @@ def test_a_unit_trip_at_low_flow_raises_the_flow_and_keeps_it_above():
     for sp, _, _ in seen[-300:]:
         assert sp >= 58.0
     c.set_param("opt_trip_w", 0.0)  # off: a trip is a missing window, the model's optimum
-    c.opt.reset(0)
+    opt_window.reset(c.opt, 0)
     assert c.opt.floor[2] == 0.0
