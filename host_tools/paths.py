@@ -18,3 +18,12 @@ def import_firmware() -> Path:
     if folder not in sys.path:
         sys.path.insert(0, folder)
     return FIRMWARE_DIR
+
+
+def cache_dir() -> Path:
+    """The per-user cache (XDG_CACHE_HOME, else ~/.cache), under copflow/: compiled
+    artefacts that are keyed by their inputs and can always be rebuilt."""
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "copflow"

@@ -10,6 +10,7 @@ docs/typecheck.md says why they are not installed into the environment.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -39,18 +40,33 @@ def stub_requirement(board: str) -> str:
 
 
 def ensure_stubs(board: str) -> Path:
+    """The board's stub folder, installed on first use (and again when the pinned
+    version changes). pip installs into a private folder that is then renamed into
+    place, so two runs at once (parallel tests) never see a half-installed one."""
     target = STUBS_DIR / board
     requirement = stub_requirement(board)
     marker = target / ".copflow-requirement"
     if marker.exists() and marker.read_text() == requirement:
         return target
+    STUBS_DIR.mkdir(exist_ok=True)
+    staging = STUBS_DIR / f".{board}.{os.getpid()}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
     cmd = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--upgrade",
-           "--target", str(target), requirement, "micropython-stdlib-stubs"]
+           "--target", str(staging), requirement, "micropython-stdlib-stubs"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
         raise CopflowError(f"could not install {requirement} into {target}: "
                            f"{proc.stderr.strip().splitlines()[-1:]}")
-    marker.write_text(requirement)
+    (staging / marker.name).write_text(requirement)
+    if marker.exists() and marker.read_text() == requirement:  # another run finished first
+        shutil.rmtree(staging, ignore_errors=True)
+        return target
+    shutil.rmtree(target, ignore_errors=True)  # a stale version
+    try:
+        os.replace(staging, target)
+    except OSError:  # another run put its copy in place meanwhile
+        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
@@ -81,10 +97,14 @@ def check(board: str, source: Path = FIRMWARE_DIR) -> TypecheckResult:
         "reportMissingModuleSource": False,
         "typeCheckingMode": "standard",
     }
-    cfg_path = STUBS_DIR / f"pyrightconfig-{board}.json"
+    # One config file per check (checks may run at once, on other sources).
+    cfg_path = STUBS_DIR / f"pyrightconfig-{board}-{os.getpid()}-{id(config)}.json"
     cfg_path.write_text(json.dumps(config, indent=2))
-    proc = subprocess.run([sys.executable, "-m", "pyright", "--outputjson", "-p", str(cfg_path)],
-                          cwd=PROJECT_ROOT, capture_output=True, text=True)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "pyright", "--outputjson", "-p",
+                               str(cfg_path)], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    finally:
+        cfg_path.unlink(missing_ok=True)
     try:
         report = json.loads(proc.stdout)
     except json.JSONDecodeError as exc:

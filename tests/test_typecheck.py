@@ -1,7 +1,5 @@
 """The firmware type-checks against the MicroPython stubs of both boards."""
 
-import shutil
-
 import pytest
 
 from host_tools.typecheck import BOARDS, check
@@ -15,9 +13,8 @@ def test_firmware_typechecks_against_board_stubs(board):
 
 
 def test_the_check_reports_real_type_errors(tmp_path):
-    src = tmp_path / "firmware"
-    shutil.copytree(check.__globals__["FIRMWARE_DIR"], src,
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    src = tmp_path / "firmware"  # one bad module: checked as firmware/ is, rules included
+    src.mkdir()
     (src / "bad_esp32.py").write_text(
         "import time\nimport esp32\n\ndef f() -> int:\n    return time.ticks_diff('a', 3)\n")
     result = check("esp32", src)
