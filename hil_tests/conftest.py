@@ -10,7 +10,19 @@ from host_tools.link import Link
 
 
 def pytest_addoption(parser):
-    parser.addoption("--port", default=None, help="run the HIL suite against this board")
+    parser.addoption("--copflow-port", dest="copflow_port", default=None,
+                     help="run the HIL suite against the board on this serial port")
+    # Espressif's pytest-embedded registers --port for its serial DUT. With it
+    # installed, --port is its option, with the same meaning: we read it too.
+    # (pytest raises ValueError for a dest already used; plugins load before us.)
+    try:
+        parser.addoption("--port", default=None, help="the same as --copflow-port")
+    except ValueError:
+        pass
+
+
+def board_port_option(config) -> str | None:
+    return config.getoption("copflow_port") or config.getoption("port", None)
 
 
 class Dut:
@@ -37,7 +49,7 @@ class Dut:
 
 @pytest.fixture(scope="session")
 def port(request, tmp_path_factory):
-    given = request.config.getoption("--port")
+    given = board_port_option(request.config)
     if given:
         yield given
         return
