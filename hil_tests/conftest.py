@@ -25,6 +25,12 @@ def board_port_option(config) -> str | None:
     return config.getoption("copflow_port") or config.getoption("port", None)
 
 
+def pytest_configure(config):
+    # A real board is one serial port: parallel workers would each open it.
+    if board_port_option(config) and getattr(config.option, "numprocesses", None):
+        raise pytest.UsageError("hil_tests on a real board run in one process: add -n 0")
+
+
 class Dut:
     """A device under test in the style of pytest-embedded: send, then expect a pattern."""
 

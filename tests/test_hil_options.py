@@ -28,3 +28,12 @@ def test_its_port_option_reaches_the_board_fixture():
         proc = run_hil_suite(option, "/nonexistent/ttyCOPFLOW", "-x")
         assert proc.returncode != 0
         assert "/nonexistent/ttyCOPFLOW" in proc.stdout + proc.stderr, option
+
+
+def test_a_real_port_with_parallel_workers_is_one_clear_error():
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider",
+         "hil_tests/test_reboot.py", "--port", "/nonexistent/ttyCOPFLOW"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 4  # pytest's usage error
+    assert "add -n 0" in proc.stderr
