@@ -122,21 +122,24 @@ class App:
             self.meter.configure(params["cop_window_s"])
 
     def save_config(self):
-        import store
         from core import learned  # the optimiser's, saved with the coefficients
+
+        try:
+            coeffs = learned.coeffs_to_save(self.controller)
+        finally:
+            unload("core.learned")  # gone before the store needs its room
+        import store
 
         cfg = self.controller.config
         try:
             store.ConfigStore(self._folder).save(
-                {"params": cfg["params"], "coeffs": learned.coeffs_to_save(self.controller),
-                 "pin": self.pin})
+                {"params": cfg["params"], "coeffs": coeffs, "pin": self.pin})
         except store.StoreError as exc:
             from console import ConsoleError
 
             raise ConsoleError("E_STORAGE", str(exc))
         finally:
             unload("store")
-            unload("core.learned")
         self.controller.sticky_alarms &= ~alarms.CONFIG_FALLBACK
 
     def load_config(self):

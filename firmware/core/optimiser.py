@@ -20,55 +20,55 @@ _IGNORED = const((1 << 10) | (1 << 11) | (1 << 28) | (1 << 29))
 
 
 class Optimiser:
-    def __init__(self):
-        self.on = False
-        self.state = OFF
-        self.season = 0
-        self.offset = [0.0, 0.0, 0.0]  # learned: centre - model optimum, per season (1, 2)
-        self.conf = [0, 0, 0]  # small steps in a row, per season
-        self.floor = [0.0, 0.0, 0.0]  # above the flow the unit tripped at, per season
-        self._trip = 0
-        self.centre = 0.0
-        self.sp = 0.0
-        self.grad = 0.0  # last slope, COP_s per % flow
-        self.cop = 0.0  # last window's measured COP_s
-        self._x = [0.0, 0.0, 0.0]  # the last three windows' flow and COP_s
-        self._y = [0.0, 0.0, 0.0]
-        self._n = 0
-        self._sign = 0
-        self._ms = 0
-        self._idle = 0
-        self._q = 0.0
-        self._e = 0.0
-        self._p = 0.0
-        self._met = 0
-        self._bad = 0
-        self._miss = 0
-        self._t0 = 0.0
-        self._pm = 0.0
-        self._lo = 0.0
-        self._hi = 0.0
-        self._fresh = True
-        self._dir = 0
-        self._found = False
-        self.stride = 0.0
-        self.dither = 4.0
+    # Its state and settings are set up by configure() (core/opt_window.py, loaded
+    # for a config and dropped): the resident part is what runs every tick.
+    # (Annotations only: MicroPython compiles them to nothing; for the type check.)
+    on: bool
+    state: int
+    season: int
+    offset: list
+    conf: list
+    floor: list
+    centre: float
+    sp: float
+    grad: float
+    cop: float
+    stride: float
+    step_max: float
+    dither: float
+    half_ms: int
+    settle_ms: int
+    idle_ms: int
+    trip_w: float
+    t_step: float
+    cop_min: float
+    cop_max: float
+    _x: list
+    _y: list
+    _n: int
+    _sign: int
+    _ms: int
+    _idle: int
+    _q: float
+    _e: float
+    _p: float
+    _met: int
+    _bad: int
+    _trip: int
+    _miss: int
+    _t0: float
+    _pm: float
+    _lo: float
+    _hi: float
+    _fresh: bool
+    _dir: int
+    _found: bool
 
     def configure(self, p):
-        self.on = p["optimiser"] == "online"
-        self.dither = p["opt_dither_pct"]
-        self.half_ms = p["opt_half_s"] * 1000
-        self.settle_ms = self.half_ms // 2  # the first half of a window is not metered
-        self.step_max = self.dither  # the centre moves at most a dither per step
-        self.idle_ms = p["opt_idle_s"] * 1000
-        self.t_step = p["opt_t_step_k"]
-        self.trip_w = p["opt_trip_w"]
-        self.stride = self.step_max
-        self._dir = 0
-        self._found = False
-        self.cop_min = p["cop_min"]
-        self.cop_max = p["cop_max"]
-        self.hold()
+        from core import opt_window
+
+        opt_window.configure(self, p)
+        unload("core.opt_window")
 
     def hold(self):
         """A transient: drop the windows in progress and keep the centre (no bump)."""
