@@ -228,13 +228,16 @@ class App:
         self._tick_ms = self.loop.now()
 
     def hil_step(self, dt_ms: int):
-        """Lockstep: one control tick on injected measurements and simulated time."""
+        """Lockstep: one control tick on injected measurements and simulated time
+        (pin-level: on the drivers' readings after DT_MS of slices, hil.py)."""
         hil = self._hil
         if hil is None:  # the console asks for lockstep first
             raise ValueError("hil step needs a HIL session")
         now = self.loop.now()
         hil.streamed(now)  # the lockstep link is alive (hil_timeout_s)
-        return self._tick(now, hil.advance(dt_ms), hil)
+        cmd = self._tick(now, hil.advance(dt_ms), hil)
+        hil.settle()
+        return cmd
 
     def _tick(self, now: int, step_ms: int, hil):
         """One control tick, the same in service and in HIL: the measurements from

@@ -145,6 +145,10 @@ def cmd_ack(console, args):
     # A watchdog reset is reported until someone has seen it.
     app.controller.sticky_alarms &= ~alarms.WDT_RESET
     app.latched_alarms &= app.controller.cmd.alarms & ~alarms.WDT_RESET
+    # A tripped drive restarts only on someone's word (drivers/vfd.py reset()): this.
+    reset = getattr(getattr(getattr(app, "hal", None), "actuator", None), "reset", None)
+    if reset is not None:
+        reset()
     return "latched=%x" % app.latched_alarms
 
 
@@ -155,22 +159,26 @@ def cmd_hil(console, args):
 
     app = console.app
     sub = args[0] if args else ""
-    if sub in ("lockstep", "realtime") and len(args) <= 2:
+    if sub in ("lockstep", "realtime", "pins") and len(args) <= 2:
         if len(args) == 2:  # the actuator's present output: a bumpless start
             out = as_number(args[1])
             if out is None or not 0.0 <= out <= 100.0:
                 raise ConsoleError("E_RANGE", "hil %s OUT: 0..100 %%" % sub)
             app.controller.preset_output(out)
-        app.hil_start(LOCKSTEP if sub == "lockstep" else REALTIME)
+        app.hil_start(REALTIME if sub == "realtime" else LOCKSTEP)
+        if sub == "pins":  # lockstep with the drivers in the loop (hil.py)
+            app.hil.pins(app.hal, app.loop.now)
     elif sub == "off" and len(args) == 1:
         app.hil_stop()
     elif sub != "":
-        raise ConsoleError("E_SYNTAX", "usage: hil lockstep|realtime|off | hil step DT_MS "
+        raise ConsoleError("E_SYNTAX", "usage: hil lockstep|realtime|pins|off | hil step DT_MS "
                            "T_IN_C FLOW_M3H RUNNING MODE [T_OUT_C P_UNIT_W P_PUMP_W] "
                            "| hil meas T_IN_C FLOW_M3H RUNNING MODE [T_OUT_C P_UNIT_W "
                            "P_PUMP_W]")
-    mode = app.hil.mode
-    return "hil=%s" % MODE_NAMES[mode if mode != OFF else 0]
+    hil = app.hil
+    if hil.hal is not None:
+        return "hil=pins"
+    return "hil=%s" % MODE_NAMES[hil.mode if hil.mode != OFF else 0]
 
 
 def cmd_lock(console, args):

@@ -6,6 +6,10 @@
 # expire and the loop falls to its missing-sensor safe state on its own. In
 # lockstep, if no `hil step` comes for `hil_timeout_s`, the board leaves
 # lockstep for its own clock and drivers (app.App.slice).
+# Pin-level lockstep (`hil pins`, docs/hil.md#pin-level): the same stepping, but
+# the measurements come from the drivers: a step runs DT_MS of 10 ms slices
+# (time.sleep_ms, then the drivers' poll) before the control tick, so the plant
+# outside (the virtual board's twins) is read through the pins in between.
 from core.compat import as_number, const
 from core.ticks import ticks_add, ticks_diff
 
@@ -51,6 +55,14 @@ class HilPort:
         self.p_pump_w = None
         self._fresh_ms = 0  # when the last streamed measurement arrived
         self.timeout_ms = 5000
+        self.hal = None  # pin-level lockstep: the board's HAL, whose drivers measure
+        self._now = None
+
+    def pins(self, hal, now):
+        """Lockstep with the drivers in the loop (set after start(LOCKSTEP)); `now`:
+        the board's clock (app.loop.now)."""
+        self.hal = hal
+        self._now = now
 
     def start(self, mode: int, now_ms: int):
         self.mode = mode
@@ -63,10 +75,16 @@ class HilPort:
     def stop(self):
         self.mode = OFF
         self.lockstep = False
+        self.hal = None
 
     def parse(self, args):
         """T_IN_C FLOW_M3H RUNNING(0/1) MODE(0/1/2) [T_OUT_C P_UNIT_W P_PUMP_W];
-        nan or none for a missing value; without the metering three, they are missing."""
+        nan or none for a missing value; without the metering three, they are missing.
+        In pin-level lockstep the drivers measure: nothing to parse."""
+        if self.hal is not None:
+            if args:
+                raise HilError("hil pins: hil step DT_MS takes no measurements")
+            return
         if len(args) != 4 and len(args) != 7:
             raise HilError("expected T_IN_C FLOW_M3H RUNNING MODE [T_OUT_C P_UNIT_W P_PUMP_W]")
         t_in_c = _measurement(args[0])
@@ -88,7 +106,11 @@ class HilPort:
         self.p_pump_w = p_pump_w
 
     def fill(self, meas, now_ms: int):
-        """Put the injected values into the controller's measurements (real-time mode)."""
+        """Put the injected values into the controller's measurements (real-time mode);
+        in pin-level lockstep, the drivers' readings."""
+        if self.hal is not None:
+            self.hal.read(meas)
+            return
         if ticks_diff(now_ms, self._fresh_ms) > self.timeout_ms:
             # The link went quiet: values expire.
             self.t_in_c = self.flow_m3h = None
@@ -111,5 +133,34 @@ class HilPort:
         return ticks_diff(now_ms, self._fresh_ms) > self.timeout_ms
 
     def advance(self, dt_ms: int) -> int:
+        hal = self.hal
+        now = self._now
+        if hal is not None and now is not None:
+            import time
+
+            # DT_MS of 10 ms slices on the board's clock (the virtual board steps
+            # it in time.sleep_ms), the drivers polled after each and the watchdog
+            # fed; a remainder under 10 ms is one short slice.
+            left = dt_ms
+            while left > 0:
+                ms = 10 if left > 10 else left
+                time.sleep_ms(ms)
+                left -= ms
+                hal.poll(now())
+                if left % 1000 < 10:
+                    hal.feed()  # once a second: a watchdog is at least 2 s
+            self._fresh_ms = now()  # the step took DT_MS of the board's clock
         self.clock_ms = ticks_add(self.clock_ms, dt_ms)
         return self.clock_ms
+
+    def settle(self):
+        """Pin-level lockstep, after the tick: the drivers write the new outputs to
+        the pins (what the next slice would do), then time.sleep_ms(0) yields:
+        the virtual board's outside reads the pins there."""
+        hal = self.hal
+        now = self._now
+        if hal is not None and now is not None:
+            import time
+
+            hal.poll(now())
+            time.sleep_ms(0)

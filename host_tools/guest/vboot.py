@@ -9,6 +9,10 @@
 # run: power, reset, wdt, crash, soft -> reset_cause()), "wdt=TIMEOUT:LEFT_MS"
 # (a watchdog a soft reset left running), "twin_heap=BYTES" (heap added for the twins),
 # "uarts=ID,..." (twin UARTs wired to the host's pseudo-terminals: HostUart).
+# With /pins.json on the flash (pin-level HIL, host_tools/pinhil.py) the twins run
+# on a virtual clock and pin_world.py is the board's outside: it becomes the
+# firmware's `time` (its sleeps move the clock) and talks to the host's plant
+# over the UART bridge /pins.json names (docs/hil.md#pin-level).
 import gc
 
 gc.disable()
@@ -51,6 +55,16 @@ def _feed(timeout_ms):
     host.call("wdt", str(timeout_ms))
 
 
+def _pins():
+    try:
+        import os
+
+        os.stat("/pins.json")
+        return True
+    except OSError:
+        return False
+
+
 def _install(port, opts):
     sys.path.append("/_twins")
     import twins
@@ -61,12 +75,25 @@ def _install(port, opts):
     if opts.get("wdt"):
         timeout, _, left = opts["wdt"].partition(":")
         state["wdt"] = {"timeout_ms": int(timeout), "left_us": int(left) * 1000}
-    m = twins.make_machine(port, clock=RealClock(), restore=state)
+    pins = _pins()
+    if pins:
+        import pin_world
+
+        clock = pin_world.clock()
+    else:
+        clock = RealClock()
+    m = twins.make_machine(port, clock=clock, restore=state)
     b = m._board
     b.reset_hook = _exit_for
     b.wdt_hook = _feed
     twins.preload(m)
-    _bridge(m, opts)
+    if pins:
+        world, vtime = pin_world.install(m)
+        skip = world.link.uid
+        sys.modules["time"] = vtime
+    else:
+        skip = ""
+    _bridge(m, opts, skip)
     sys.modules["machine"] = m
     sys.modules["onewire"] = m.onewire
     if m.esp32 is not None:
@@ -95,9 +122,9 @@ class HostUart:
         return unhexlify(host.call("uart", self.uid))
 
 
-def _bridge(m, opts):
+def _bridge(m, opts, skip):
     for uid in opts.get("uarts", "").split(","):
-        if uid:
+        if uid and uid != skip:
             m.world.uart(int(uid))._line.bridge = HostUart(uid)
 
 
@@ -110,7 +137,7 @@ def _reserve(before, size):
     used = gc.mem_alloc() - before
     if used < size - 64:
         twins.reserve = bytearray(size - used - 64)
-    elif used > size:
+    elif used > size and not _pins():  # pin-level HIL: the outside lives here too
         sys.stderr.write("vboot: the twins take %d bytes, more than the %d reserved\n"
                          % (used, size))
     twins.heap_bytes = gc.mem_alloc() - before

@@ -1,0 +1,48 @@
+"""Pin-level HIL, full runs (issue 15, docs/hil.md#pin-level-hil): the plant drives
+the pins of a virtual board on each profile's twin. Slow (about 1 min per
+paper-summer run, 3 min for faults on the VFD wiring):
+
+    .venv/bin/python -m pytest hil_tests/test_pins.py -m slow
+"""
+
+import json
+
+import pytest
+
+from host_tools import pinhil, sim
+from host_tools.paths import DATA_DIR
+from host_tools.scenario import load_scenario
+
+NTC_LOOP_VFD = DATA_DIR / "pinhil" / "pico-ntc-loop-vfd.json"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("profile", ["esp32-devkitc", "pico"])
+def test_paper_summer_through_the_pins_is_within_1_percent_of_sim(profile):
+    _, result, timing, _, _, _ = pinhil.run_pins(profile, "paper-summer")
+    assert timing["level"] == "pins" and timing["ticks"] == 2160
+    sil = sim.run_scenario(load_scenario("paper-summer"))[0]
+    assert result.cop_s == pytest.approx(sil.cop_s, rel=0.01)
+    assert result.alarms_seen == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("profile,hw", [("esp32-devkitc", None), ("pico", NTC_LOOP_VFD)])
+def test_the_faults_scenario_through_the_pins(profile, hw):
+    """Each driver-level fault the wiring has: its alarm on the first tick that
+    could see it, safe within 3 ticks where the core has a safe state for it (an
+    open NTC, a broken loop, a CRC burst), and recovery after it."""
+    scenario, result, _, _, _, notes = pinhil.run_pins(
+        profile, "faults", hw=None if hw is None else json.loads(hw.read_text()))
+    rows = {r["event"]: r for r in pinhil.fault_rows(result, scenario, notes)}
+    applicable = [k for k in ("onewire_crc", "ntc_open", "loop_break", "vfd_mute", "vfd_fault")
+                  if rows[k]["applicable"]]
+    assert applicable
+    for kind in applicable:
+        row = rows[kind]
+        assert row["alarms"] and row["ticks_to_alarm"] == 1, row
+        assert row["recovered_after_end_s"] is not None, row
+        if kind in ("onewire_crc", "ntc_open", "loop_break"):
+            assert row["ticks_to_safe"] <= 3, row
+    # the plant-level faults still show through the pins
+    assert "T_MISSING" in rows["sensor t_in open"]["alarms"]

@@ -1,0 +1,187 @@
+"""Pin-level HIL (issue 15, docs/hil.md#pin-level): the plant drives a virtual
+board's pins through the port's twins, the drivers in the loop, in lockstep.
+
+Default run: one short scenario per profile (minutes of simulated time) against
+the software run of the same scenario; the driver-level faults on a wiring that
+has their drivers; the drive's Modbus server and the line protocol in process.
+The 6 h runs are in hil_tests/test_pins.py (slow)."""
+
+import json
+
+import pytest
+
+from host_tools import cli, pinhil, sim
+from host_tools.paths import DATA_DIR, import_firmware
+from host_tools.scenario import load_scenario
+
+SHORT = """season = "summer"
+hours = 0.05
+dt_s = 2.0
+"""
+NTC_LOOP_VFD = DATA_DIR / "pinhil" / "pico-ntc-loop-vfd.json"
+
+
+def _scenario(tmp_path, text, name="short"):
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_esp32_pins_run_through_the_command_agrees_with_sim(tmp_path, capfd):
+    """esp32-devkitc's wiring: a DS18B20, a PCNT-counted pulse meter, the DAC's 0-10 V."""
+    scenario = _scenario(tmp_path, SHORT)
+    assert cli.main(["hil", "--virtual", "--profile", "esp32-devkitc", "--scenario", scenario,
+                     "--json"]) == 0
+    out = json.loads(capfd.readouterr().out)
+    assert out["level"] == "pins"
+    assert out["ticks"] == 90
+    sil = sim.run_scenario(load_scenario(scenario))[0]
+    assert out["cop_s"] == pytest.approx(sil.cop_s, rel=0.01)
+    assert out["alarms_seen"] == []
+
+
+def test_pico_pins_run_agrees_with_sim(tmp_path):
+    """pico's wiring: a DS18B20, a pulse meter on a hard IRQ, the PWM's 0-10 V."""
+    scenario = _scenario(tmp_path, SHORT)
+    _, result, timing, _, _, _ = pinhil.run_pins("pico", scenario)
+    assert timing["level"] == "pins"
+    sil = sim.run_scenario(load_scenario(scenario))[0]
+    assert result.cop_s == pytest.approx(sil.cop_s, rel=0.01)
+    assert result.alarms_seen == []
+
+
+DRIVER_FAULTS = """season = "summer"
+hours = 0.06
+dt_s = 2.0
+
+[[events]]
+kind = "ntc_open"
+at_h = 0.005
+until_h = 0.01
+
+[[events]]
+kind = "loop_break"
+at_h = 0.02
+until_h = 0.025
+
+[[events]]
+kind = "vfd_mute"
+at_h = 0.035
+until_h = 0.04
+
+[[events]]
+kind = "vfd_fault"
+at_h = 0.045
+until_h = 0.05
+"""
+
+
+def test_driver_faults_raise_their_alarms_reach_safe_and_recover(tmp_path):
+    """An NTC, a 4-20 mA flow loop and a Modbus VFD on the pico: each fault at the
+    pins raises its driver's alarm, the loop is safe within 3 ticks where the core
+    has a safe state for it, and the alarms clear after the fault. (A tripped
+    drive's recovery, after the operator's ack resets it, takes minutes: the slow
+    faults run in hil_tests/test_pins.py checks it.)"""
+    hw = json.loads(NTC_LOOP_VFD.read_text())
+    scenario, result, timing, _, _, notes = pinhil.run_pins(
+        "pico", _scenario(tmp_path, DRIVER_FAULTS), hw=hw)
+    rows = {r["event"]: r for r in pinhil.fault_rows(result, scenario, notes)}
+    assert rows["ntc_open"]["alarms"] == ["T_MISSING", "T_OPEN"]
+    assert rows["loop_break"]["alarms"] == ["FLOW_MISSING", "FLOW_LOOP_LOW"]
+    assert rows["vfd_mute"]["alarms"] == ["VFD_LINK"]
+    assert "VFD_TRIP" in rows["vfd_fault"]["alarms"]
+    for name in ("ntc_open", "loop_break"):
+        assert rows[name]["ticks_to_safe"] <= 3, rows[name]
+    for name in ("ntc_open", "loop_break", "vfd_mute", "vfd_fault"):
+        # at 2 s ticks the drive's status (read once a second) may take a second tick
+        assert rows[name]["applicable"] and rows[name]["ticks_to_alarm"] <= 2, rows[name]
+    for name in ("ntc_open", "loop_break", "vfd_mute"):
+        assert rows[name]["recovered_after_end_s"] is not None, rows[name]
+
+
+def test_which_driver_faults_a_wiring_has():
+    plan = pinhil.plan("esp32-devkitc", pinhil.default_hw("esp32-devkitc"))
+    assert [k for k in pinhil.FAULT_DRIVERS if pinhil.applicable(plan, k)] == ["onewire_crc"]
+    plan = pinhil.plan("pico", json.loads(NTC_LOOP_VFD.read_text()))
+    assert [k for k in pinhil.FAULT_DRIVERS if pinhil.applicable(plan, k)] == [
+        "ntc_open", "loop_break", "vfd_mute", "vfd_fault"]
+
+
+def test_a_onewire_crc_burst_on_the_ds18b20(tmp_path):
+    text = SHORT.replace("0.05", "0.03") + (
+        '[[events]]\nkind = "onewire_crc"\nat_h = 0.005\nuntil_h = 0.01\n')
+    scenario, result, _, _, _, notes = pinhil.run_pins("esp32-devkitc",
+                                                       _scenario(tmp_path, text))
+    row = pinhil.fault_rows(result, scenario, notes)[0]
+    assert row["applicable"] and "T_MISSING" in row["alarms"], row
+    assert row["ticks_to_safe"] <= 3 and row["recovered_after_end_s"] is not None, row
+
+
+# ---- in process: the drive's Modbus server, the line, the scenario ---------------------
+
+def _frames():
+    from pymodbus.framer import FramerRTU
+    from pymodbus.pdu import DecodePDU
+    from pymodbus.pdu.register_message import (
+        ReadHoldingRegistersRequest,
+        WriteMultipleRegistersRequest,
+    )
+
+    client = FramerRTU(DecodePDU(False))
+    return (client, lambda regs, dev=1: client.buildFrame(
+        WriteMultipleRegistersRequest(address=0, registers=regs, dev_id=dev)),
+        lambda dev=1: client.buildFrame(ReadHoldingRegistersRequest(address=2, count=5,
+                                                                    dev_id=dev)))
+
+
+def _status(client, answer):
+    _, pdu = client.handleFrame(answer, 1, 0)
+    return pdu.registers
+
+
+def test_the_drive_answers_runs_trips_and_resets_through_pymodbus():
+    import_firmware()
+    from drivers import vfd_maps
+
+    m = vfd_maps.GENERIC
+    drive = pinhil.Drive(m, 1)
+    client, write, read = _frames()
+    assert drive.respond(write([m["cw_run"], 4250]), set())
+    assert drive.running and drive.speed_pct() == 42.5
+    status = _status(client, drive.respond(read(), set()))
+    assert status[0] & m["running"] and status[1] == 4250
+    assert drive.respond(read(), {"vfd_mute"}) == b""  # mute: no answer at all
+    assert drive.respond(read(dev=2), set()) == b""  # another drive's request
+    status = _status(client, drive.respond(read(), {"vfd_fault"}))
+    assert status[0] & m["tripped"] and not drive.running and drive.speed_pct() == 0.0
+    assert status[4] == pinhil.Drive.FAULT_CODE
+    drive.respond(write([m["cw_run"], 4250]), {"vfd_fault"})
+    drive.respond(write([m["cw_reset"], 4250]), {"vfd_fault"})
+    drive.respond(write([m["cw_run"], 4250]), set())
+    assert not drive.running  # a reset while the fault is still there does nothing
+    drive.respond(write([m["cw_reset"], 4250]), set())
+    drive.respond(write([m["cw_run"], 4250]), set())
+    assert drive.running  # the reset edge clears a trip that has gone
+
+
+def test_the_line_answers_each_request_of_the_boards_outside():
+    server = pinhil.PinServer.__new__(pinhil.PinServer)
+    server.drive, server.stimuli, server.readback, server.fetches = None, None, {}, 0
+    assert server.answer("F") == "N"  # no run: the board runs on its own
+    server.stimuli = "S t=27.6 f=2.5"
+    assert server.answer("F") == "S t=27.6 f=2.5" and server.fetches == 1
+    assert server.answer("R out=41.5 run=1") == "K"
+    assert server.readback == {"out": "41.5", "run": "1"}
+    assert server.answer("M - 0103") == "X"  # no drive on this wiring
+
+
+def test_driver_faults_need_until_h_and_have_no_effect_above_the_drivers(tmp_path):
+    from host_tools.errors import CopflowError
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SHORT + '[[events]]\nkind = "ntc_open"\nat_h = 0.01\n')
+    with pytest.raises(CopflowError, match="needs until_h"):
+        load_scenario(str(bad))
+    with_faults = load_scenario(_scenario(tmp_path, DRIVER_FAULTS, "f"))
+    plain = load_scenario(_scenario(tmp_path, DRIVER_FAULTS.split("[[events]]")[0], "p"))
+    assert sim.run_scenario(with_faults)[0].cop_s == sim.run_scenario(plain)[0].cop_s
