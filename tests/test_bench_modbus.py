@@ -5,7 +5,7 @@ from host_tools.commands.bench import GUEST_MODBUS_BENCH, bench_micropython
 
 FIGURES = ("modbus_slave_idle_poll_us", "modbus_slave_read7_us", "modbus_slave_read7_max_us",
            "modbus_slave_write_us", "modbus_slave_write_max_us", "modbus_master_read_us",
-           "modbus_master_read_max_us")
+           "modbus_master_read_max_us", "modbus_together_us", "modbus_together_max_us")
 
 
 def test_the_modbus_bench_reports_both_roles():
@@ -13,3 +13,4 @@ def test_the_modbus_bench_reports_both_roles():
     assert set(FIGURES) <= set(result)
     assert all(isinstance(result[k], int) and result[k] >= 0 for k in FIGURES)
     assert result["modbus_answered"] == 50 + 5 + 50  # every timed transaction completed
+    assert result["modbus_together_answered"] == 5  # both roles in each timed slice

@@ -405,7 +405,9 @@ def run(args: argparse.Namespace) -> int:
               f"{result['modbus_slave_read7_max_us']}), HR write {result['modbus_slave_write_us']} "
               f"us (max {result['modbus_slave_write_max_us']}; a whole-config validation, as a "
               f"console set), master read transaction {result['modbus_master_read_us']} us "
-              f"(max {result['modbus_master_read_max_us']}); the slice is 10,000 us")
+              f"(max {result['modbus_master_read_max_us']}); both in one slice (an HR "
+              f"write and a VFD transaction) {result['modbus_together_us']} us (max "
+              f"{result['modbus_together_max_us']}); the slice is 10,000 us")
     if args.hil:
         for profile in HIL_PROFILES:
             p = _hil_prefix(profile)
