@@ -46,3 +46,22 @@ def test_the_faults_scenario_through_the_pins(profile, hw):
             assert row["ticks_to_safe"] <= 3, row
     # the plant-level faults still show through the pins
     assert "T_MISSING" in rows["sensor t_in open"]["alarms"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("profile,hw", [
+    ("pico", {"temperature": {"driver": "max31865",
+                              "params": {"r_nominal_ohm": 1000.0, "r_ref_ohm": 4300.0}},
+              "flow": {"driver": "pulse"}, "actuator": {"driver": "analog"}}),
+    ("esp32-devkitc", {"temperature": {"driver": "ds18b20"}, "flow": {"driver": "pulse_pcnt"},
+                       "actuator": {"driver": "valve_3point"}}),
+])
+def test_a_pt1000_and_a_3_point_valve_through_the_pins(profile, hw, tmp_path):
+    """A PT1000 on the MAX31865, and a 3-point valve whose relay times the plant
+    integrates into travel (it syncs to an end stop first: ACTUATOR meanwhile)."""
+    scenario = tmp_path / "hour.toml"
+    scenario.write_text('season = "summer"\nhours = 1.0\ndt_s = 10.0\n')
+    hw = {**hw, "inputs": {"unit_running": True, "unit_heating": True}}
+    _, result, _, _, _, _ = pinhil.run_pins(profile, str(scenario), hw=hw)
+    sil = sim.run_scenario(load_scenario(str(scenario)))[0]
+    assert result.cop_s == pytest.approx(sil.cop_s, rel=0.01)

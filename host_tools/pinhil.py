@@ -285,12 +285,14 @@ class PinDriver(LinkDriver):
         self.dt_s = dt_s
         self.dt_ms = max(1, int(round(dt_s * 1000)))
         self._next_dt_ms = self.dt_ms
+        self._start = f" p={start_output!r}"  # where a 3-point valve stands at the start
 
     def stimuli(self, measured) -> str:
         faults = ",".join(e.kind for e in self.faults if e.active(self.time_s)) or "-"
+        start, self._start = self._start, ""
         return (f"S t={_number(measured.t_in_c)} o={_number(measured.t_out_c)} "
                 f"f={_number(measured.flow_m3h)} r={1 if measured.demand else 0} "
-                f"h={1 if measured.unit_mode == 'heating' else 0} x={faults}")
+                f"h={1 if measured.unit_mode == 'heating' else 0} x={faults}{start}")
 
     def decide(self, measured) -> Decision:
         import time

@@ -185,3 +185,39 @@ def test_driver_faults_need_until_h_and_have_no_effect_above_the_drivers(tmp_pat
     with_faults = load_scenario(_scenario(tmp_path, DRIVER_FAULTS, "f"))
     plain = load_scenario(_scenario(tmp_path, DRIVER_FAULTS.split("[[events]]")[0], "p"))
     assert sim.run_scenario(with_faults)[0].cop_s == sim.run_scenario(plain)[0].cop_s
+
+
+def test_the_rtd_converter_on_the_pins_converts_and_reports_an_open_element():
+    """pin_world.Max31865 (the PT100/PT1000 behind the board's MAX31865 driver):
+    a 1-shot conversion takes its time, then the RTD registers hold ohm / r_ref."""
+    import sys
+
+    sys.path.insert(0, str(DATA_DIR.parent / "guest"))
+    try:
+        import pin_world
+    finally:
+        sys.path.pop(0)
+    from host_tools.twins.clock import VirtualClock
+
+    clock = VirtualClock()
+    chip = pin_world.Max31865(clock, 4300.0)
+    chip.ohm = pin_world._rtd_ohm(1000.0, 25.0)
+    assert chip.ohm == pytest.approx(1097.35, abs=0.01)  # IEC 60751 table, 25 degC
+
+    def transaction(*data):
+        chip.select()
+        out = [chip.exchange(b) for b in data]
+        chip.deselect()
+        return out
+
+    transaction(0x80, 0x80 | 0x20 | 0x01)  # bias and a 1-shot, 50 Hz filter
+    assert transaction(0x00, 0, 0, 0)[1] & 0x20  # converting: D5 still set
+    clock.advance_us(62_500)
+    cfg, msb, lsb = transaction(0x00, 0, 0, 0)[1:]
+    assert cfg == 0x81 and lsb & 1 == 0
+    assert ((msb << 8) | lsb) >> 1 == int(chip.ohm / 4300.0 * 32768)
+    chip.ohm = -1.0  # the element's wire cut
+    transaction(0x80, 0x80 | 0x20 | 0x01)
+    clock.advance_us(62_500)
+    regs = transaction(0x00, 0, 0, 0, 0, 0, 0, 0, 0)[1:]
+    assert ((regs[1] << 8) | regs[2]) >> 1 == 0x7FFF and regs[7] & 0x80 and regs[2] & 1

@@ -174,6 +174,7 @@ class PinWorld:
         self.flow_pin = None
         self.vfd = None
         self._sensors = {}
+        self._rtds = {}
         for name in ("temperature", "t_out"):
             sec = spec.get(name)
             if sec and sec["driver"] == "ds18b20":
@@ -182,6 +183,11 @@ class PinWorld:
                 bus = self.w.onewire(sec["pins"]["onewire"])
                 self._sensors[name] = bus.attach(DS18B20(serial=len(self._sensors) + 1,
                                                          temp_c=20.0))
+            elif sec and sec["driver"] == "max31865":
+                pins = sec["pins"]
+                chip = Max31865(self.clock, sec["params"]["r_ref_ohm"])
+                self.w.spi(pins["spi"]).attach(chip, cs=pins["cs"])
+                self._rtds[name] = chip
         self.faults = ""  # the driver-level faults on this step, comma separated
         act = spec.get("actuator")
         if act and act["driver"] == "vfd":
@@ -221,6 +227,8 @@ class PinWorld:
         for name in self._sensors:
             sec = self.spec[name]
             self.w.onewire(sec["pins"]["onewire"]).log = []
+        for name in self._rtds:
+            self.w.spi(self.spec[name]["pins"]["spi"]).written = bytearray()
         if self.vfd is not None:
             self.vfd.tx = bytearray()
 
@@ -269,6 +277,8 @@ class PinWorld:
             k, _, v = word.partition("=")
             vals[k] = v
         self.vals = vals
+        if "p" in vals:  # the actuator's position at the start of the run
+            self.valve_pct = _f(vals["p"])
         self.faults = vals.get("x", "")
         faults = self.faults.split(",")
         spec = self.spec
@@ -298,6 +308,12 @@ class PinWorld:
                 dev.temp_c = t_c
             # a 1-Wire CRC error burst: every scratchpad read corrupted while it lasts
             dev.corrupt_reads = 1000000 if "onewire_crc" in faults else 0
+        elif driver == "max31865":
+            chip = self._rtds[name]
+            if t_c != t_c:
+                chip.ohm = -1.0  # the element's wire is cut
+            else:
+                chip.ohm = _rtd_ohm(sec["params"]["r_nominal_ohm"], t_c)
         elif driver == "ntc":
             p = sec["params"]
             pin = sec["pins"]["adc"]
@@ -346,8 +362,9 @@ class PinWorld:
     def _valve_step(self, us):
         act = self.valve
         pins = act["pins"]
-        opening = self.w.level(pins["open"]) == 1
-        closing = self.w.level(pins["close"]) == 1
+        on = 0 if act["params"]["active"] == "low" else 1
+        opening = self.w.level(pins["open"]) == on
+        closing = self.w.level(pins["close"]) == on
         if opening == closing:
             return
         rate = 100.0 / act["params"]["travel_s"] / 1000000.0
@@ -401,6 +418,82 @@ class VfdPeer:
         answer = self._pw.link.ask("M %s %s" % (self._pw.faults or "-",
                                                hexlify(frame).decode()))
         return unhexlify(answer[2:]) if answer.startswith("A ") else b""
+
+
+class Max31865:
+    """An RTD converter on the board's SPI bus, behind its chip-select (the MAX31865
+    datasheet's register map, as much as the driver uses): registers read at 0x0n
+    and written at 0x8n in bursts; a config write with D5 (1-shot) starts a
+    conversion of 62.5 ms (50 Hz filter) or 52 ms, after which D5 reads clear and
+    the RTD registers hold ohm / r_ref as 15 bits; the manual fault cycle (D3:D2)
+    and the fault clear (D1) self-clear; an open element reads full scale with
+    the RTD-high and REFIN-high faults."""
+
+    def __init__(self, clock, r_ref):
+        self.clock = clock
+        self.r_ref = r_ref
+        self.ohm = 1000.0
+        self.regs = bytearray((0x00, 0x00, 0x00, 0xFF, 0xFF, 0x00, 0x00, 0x00))
+        self._ptr = -1
+        self._write = False
+        self._cfg = -1  # a config byte written in this transaction
+        self._end = -1  # clock.us at which the conversion is done (-1: none)
+
+    def select(self):
+        self._settle()
+        self._ptr = -1
+        self._cfg = -1
+
+    def deselect(self):
+        cfg = self._cfg
+        if cfg < 0:
+            return
+        if cfg & 0x02:
+            self.regs[7] = 0  # fault clear
+        if cfg & 0x20:
+            self._end = self.clock.us + (62500 if cfg & 0x01 else 52000)
+        self.regs[0] = cfg & 0xF1  # D3:D2 and D1 read back clear
+
+    def _settle(self):
+        if self._end >= 0 and self.clock.us >= self._end:
+            self._end = -1
+            self.regs[0] &= ~0x20 & 0xFF
+            if self.ohm < 0:
+                code, fault = 0x7FFF, 0xA0
+            else:
+                code = int(self.ohm / self.r_ref * 32768.0)
+                code = 0x7FFF if code > 0x7FFF else code
+                high = ((self.regs[3] << 8) | self.regs[4]) >> 1
+                low = ((self.regs[5] << 8) | self.regs[6]) >> 1
+                fault = 0x80 if code >= high else 0x40 if code <= low else 0
+            self.regs[7] |= fault
+            self.regs[1] = code >> 7
+            self.regs[2] = ((code << 1) & 0xFF) | (1 if self.regs[7] else 0)
+
+    def exchange(self, byte):
+        if self._ptr < 0:
+            self._ptr = byte & 0x7F
+            self._write = bool(byte & 0x80)
+            return 0xFF
+        ptr = self._ptr
+        self._ptr = (ptr + 1) & 0x7F
+        if self._write:
+            if ptr == 0:
+                self._cfg = byte
+            elif ptr in (3, 4, 5, 6):
+                self.regs[ptr] = byte
+            return 0xFF
+        self._settle()
+        return self.regs[ptr] if ptr < 8 else 0xFF
+
+
+def _rtd_ohm(r0, t_c):
+    """IEC 60751 Callendar-Van Dusen."""
+    a, b, c = 3.9083e-3, -5.775e-7, -4.183e-12
+    r = r0 * (1.0 + a * t_c + b * t_c * t_c)
+    if t_c < 0.0:
+        r += r0 * c * (t_c - 100.0) * t_c * t_c * t_c
+    return r
 
 
 def _ntc_ohm(p, t_c):
