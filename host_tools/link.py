@@ -23,6 +23,15 @@ TOOLONG = re.compile(r"^err (?P<code>E_TOOLONG) (?P<rest>.*?(?P<limit>\d+) bytes
 # The board's console buffer (firmware/console.py MAX_LINE): a request line, its tag
 # and the words after it, without the newline, must fit.
 MAX_LINE = 200
+# MicroPython's REPL waiting for input, where copflow's console was expected: the
+# friendly REPL's prompt (sys.ps1, v1.27 shared/runtime/pyexec.c:520; the line before
+# it is the echo of ours) or the raw REPL's banner (pyexec.c:557; it echoes nothing).
+REPL_PROMPT = b">>> "
+RAW_REPL_BANNER = "raw REPL; CTRL-B to exit"
+
+
+class ReplError(CopflowError):
+    """MicroPython's REPL is on the port, not copflow's console."""
 
 
 class LinkError(CopflowError):
@@ -88,8 +97,9 @@ class Link:
         except (serial.SerialException, OSError) as exc:
             raise CopflowError(f"{self.url}: write failed: {_reason(exc)}") from None
 
-    def read_line(self, deadline: float) -> str | None:
-        """The next complete line before the deadline, or None."""
+    def read_line(self, deadline: float, repl_fails: bool = False) -> str | None:
+        """The next complete line before the deadline, or None. With repl_fails, the
+        REPL's prompt waiting at the end of what came raises ReplError at once."""
         while True:
             nl = self._pending.find(b"\n")
             if nl >= 0:
@@ -99,6 +109,10 @@ class Link:
                 except UnicodeDecodeError:
                     self.garbled += 1
                     continue
+            if repl_fails and self._pending.endswith(REPL_PROMPT):
+                self._pending = b""
+                raise ReplError(f"{self.url}: the MicroPython REPL answered, not copflow "
+                                f"(`copflow reset --port {self.url}` starts it)")
             if time.monotonic() >= deadline:
                 return None
             try:
@@ -148,11 +162,14 @@ class Link:
         response = None
         expected_extra = 0
         while True:
-            text = self.read_line(deadline)
+            text = self.read_line(deadline, repl_fails=True)
             if text is None:
                 raise CopflowError(
                     f"no response from {self.url} within {timeout_s or self.timeout_s:g} s "
                     f"to {line.split()[0]!r}: is copflow running there (not the REPL)?")
+            if RAW_REPL_BANNER in text:
+                raise ReplError(f"{self.url}: the MicroPython raw REPL is there, not copflow "
+                                f"(`copflow reset --port {self.url}` starts it)")
             if response is not None and text.startswith("!param "):
                 response.extra.append(text[1:])
                 if len(response.extra) >= expected_extra:
