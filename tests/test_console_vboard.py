@@ -66,8 +66,10 @@ def test_control_runs_on_while_the_host_does_not_read(board):
     before, after = unread_run(board, 4.0, figures=status_figures)
     periods = (time.monotonic() - t0) * 100  # 10 ms slices, at most
     skipped = after["skipped"] - before["skipped"]
-    assert skipped <= periods / 10, (periods, before, after)  # a loaded host may miss a few
-    assert (after["ticks"] - before["ticks"]) * 10 >= periods / 2, (periods, before, after)
+    # Bounds loose enough for a host busy with other tests (the default run is
+    # parallel), tight enough for the defect: 86 % of the periods skipped, 14 % ticked.
+    assert skipped <= periods / 3, (periods, before, after)
+    assert (after["ticks"] - before["ticks"]) * 10 >= periods / 4, (periods, before, after)
 
 
 @pytest.mark.slow
