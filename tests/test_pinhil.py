@@ -50,6 +50,27 @@ def test_pico_pins_run_agrees_with_sim(tmp_path):
     assert result.alarms_seen == []
 
 
+def test_a_run_does_not_depend_on_how_long_the_board_ran_before_it(tmp_path, monkeypatch):
+    """The lead-in before `hil pins` (boot, the harness's requests) is paced by the
+    wall clock; the run starts on a whole second of the board loop's schedule, so
+    a longer lead-in changes nothing (seen failing before pin_world._align: the
+    outputs differed from the first minute on)."""
+    import time
+
+    scenario = _scenario(tmp_path, SHORT.replace("0.05", "0.02"))
+    record = pinhil.record_config
+    runs = []
+    for delay in (0.0, 1.37):
+        def slow(link, delay=delay):
+            time.sleep(delay)  # the board runs on its own meanwhile
+            return record(link)
+
+        monkeypatch.setattr(pinhil, "record_config", slow)
+        runs.append(pinhil.run_pins("esp32-devkitc", scenario)[1])
+    assert runs[0].series["output_percent"] == runs[1].series["output_percent"]
+    assert runs[0].cop_s == runs[1].cop_s
+
+
 DRIVER_FAULTS = """season = "summer"
 hours = 0.06
 dt_s = 2.0

@@ -165,6 +165,8 @@ class PinWorld:
         self.link = Link(str(spec["uid"]))
         self.spec = spec
         self.in_step = False
+        self.attached = False  # a run is on (the host answered the first fetch)
+        self.grid_us = -1  # the clock at the end of the firmware loop's first sleep
         self.vals = {}
         self.t = 0  # microseconds since the step began (small ints: no allocation)
         self.pulse_us = 0  # microseconds between pulses at the present flow (0: none)
@@ -208,6 +210,9 @@ class PinWorld:
             answer = self.link.ask("F")
             if answer.startswith("S"):
                 self.in_step = True
+                if not self.attached:
+                    self._align()
+                    self.attached = True
                 # a new step: its own time base (a pulse in flight keeps its place)
                 self.next_us -= self.t
                 if self.release_us >= 0:
@@ -216,10 +221,25 @@ class PinWorld:
                 self._forget()
                 self.apply(answer)
             else:
+                self.attached = False
                 self._rt_sleep(us)
                 self.clock.advance_us(us)
+                if self.grid_us < 0:
+                    self.grid_us = self.clock.us  # the firmware loop's first deadline
                 return
         self.advance(us)
+
+    def _align(self):
+        """A run starts on a whole second of the firmware loop's schedule: before
+        it the board ran on its own for as many 10 ms slices as the boot and the
+        harness's requests took (wall-clock paced), and the drivers' periods and
+        windows (whole seconds by default) were set on that schedule. Starting the
+        run at the same phase of it makes the run independent of that lead-in."""
+        if self.grid_us < 0:
+            return
+        late = (self.clock.us - self.grid_us) % 1000000
+        if late:
+            self.clock.advance_us(1000000 - late)
 
     def _forget(self):
         """The twins' records for tests (every 1-Wire command, every byte on the
