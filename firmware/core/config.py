@@ -69,6 +69,8 @@ PARAMS = (
      " stop dithering)"),
     ("opt_t_step_k", "K", 0.05, 20.0, 0.5, "online: inlet change within a window that restarts"
      " the measurement (a river step)"),
+    ("opt_noise_pct", "%", 0.0, 10.0, 0.1, "online: a COP_s change over the dither below this"
+     " share of COP_s is noise: no step"),
     ("opt_trip_w", "W", 0.0, 100000.0, 50.0, "online: unit power below this while it calls for"
      " water is a trip: more flow from then on (0: off)"),
     ("hil", HIL_CHOICES, 0, 0, "off", "hardware-in-the-loop injection over the console"),

@@ -147,6 +147,8 @@ class Controller:
                 learned.restore(self, checked["coeffs"]["learned"])
             finally:
                 unload("core.learned")
+        elif new_set:
+            self.opt.forget()  # learned against another model (or `defaults`): start afresh
         self._opt_due = True
 
     def set_param(self, name: str, value):

@@ -35,6 +35,7 @@ def configure(self, p):
     self.idle_ms = p["opt_idle_s"] * 1000
     self.t_step = p["opt_t_step_k"]
     self.trip_w = p["opt_trip_w"]
+    self.noise = p["opt_noise_pct"]
     self.cop_min = p["cop_min"]
     self.cop_max = p["cop_max"]
     self.stride = self.step_max
@@ -93,6 +94,13 @@ def window(self, season, t, p_model, lo, hi, model):
         self._n = 0
         self._sign = 0
         return
+    if self.state == HOLD or self.state == FALLBACK:
+        # The first window after a pause (a start, a restart, the metering back) is
+        # the loop settling: it is not measured on; the dither starts from here.
+        self.state = SEEK
+        self._n = 0
+        self._sign = 1
+        return
     self.state = SEEK
     # The inlet temperature as a regressor: take the model's temperature effect
     # at this flow off the measurement.
@@ -121,14 +129,25 @@ def window(self, season, t, p_model, lo, hi, model):
     # centre meets a limit; below an eighth of opt_step_pct the optimum is found.
     d = 1 if g > 0.0 else -1
     step = self.stride
-    if d != self._dir and self._dir != 0:
+    # What the slope is worth over the dither (the second difference's COP_s
+    # change): below opt_noise_pct of COP_s it is no evidence, the step shrinks
+    # and the centre stays (a flat curve does not make it wander).
+    worth = ys[0] - 2.0 * ys[1] + ys[2]
+    if worth < 0.0:
+        worth = -worth
+    if 25.0 * worth < self.noise * cop:  # worth / 4 < noise % of COP_s
+        d = 0
+        step *= 0.5
+        self._found = True
+    elif d != self._dir and self._dir != 0:
         step *= 0.5
         self._found = True
     elif not self._found and self._dir != 0:
         step *= 1.5
         if step > self.step_max:
             step = self.step_max
-    self._dir = d
+    if d:
+        self._dir = d
     centre = self.centre + d * step
     if centre < lo:
         centre = lo

@@ -40,6 +40,7 @@ class Optimiser:
     settle_ms: int
     idle_ms: int
     trip_w: float
+    noise: float
     t_step: float
     cop_min: float
     cop_max: float
@@ -68,6 +69,13 @@ class Optimiser:
         from core import opt_window
 
         opt_window.configure(self, p)
+        unload("core.opt_window")
+
+    def forget(self):
+        """Forget what was learned, both seasons (a new coefficient set, `opt reset`)."""
+        from core import opt_window
+
+        opt_window.reset(self, 0)
         unload("core.opt_window")
 
     def hold(self):
