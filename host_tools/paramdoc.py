@@ -62,10 +62,16 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m host_tools.paramdoc OUT.md", file=sys.stderr)
-        return 2
-    Path(argv[0]).write_text(render())
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m host_tools.paramdoc",
+                                     description="write docs/parameters.md from the "
+                                                 "firmware's parameter tables")
+    parser.add_argument("out", type=Path, help="the Markdown file to write")
+    args = parser.parse_args(argv)
+    if not args.out.parent.is_dir():
+        parser.error(f"{args.out.parent}: no such folder")
+    args.out.write_text(render())
     return 0
 
 

@@ -17,3 +17,16 @@ def test_every_controller_parameter_is_in_it():
     doc = render()
     for entry in config.PARAMS:
         assert f"| `{entry[0]}` |" in doc
+
+
+def test_help_prints_usage_and_writes_no_file(tmp_path, monkeypatch, capsys):
+    """Before: `python -m host_tools.paramdoc --help` wrote the doc to a file named --help."""
+    import pytest
+
+    from host_tools.paramdoc import main
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0 and "usage:" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
