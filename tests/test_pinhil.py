@@ -242,3 +242,20 @@ def test_the_rtd_converter_on_the_pins_converts_and_reports_an_open_element():
     clock.advance_us(62_500)
     regs = transaction(0x00, 0, 0, 0, 0, 0, 0, 0, 0)[1:]
     assert ((regs[1] << 8) | regs[2]) >> 1 == 0x7FFF and regs[7] & 0x80 and regs[2] & 1
+
+
+def test_bad_pin_level_requests_are_named_before_a_board_starts(tmp_path, capsys):
+    bad_json = tmp_path / "hw.json"
+    bad_json.write_text("{not json")
+    cases = [
+        (["--port", "/dev/null", "--profile", "pico"], "--profile and --hw need --virtual"),
+        (["--virtual", "--hw", str(bad_json)], "--profile and --hw need --virtual"),
+        (["--virtual", "--profile", "pico", "--realtime"], "runs in lockstep"),
+        (["--virtual", "--profile", "pico", "--hw", str(bad_json)], "not a readable JSON"),
+        (["--virtual", "--profile", "no-such-board"], "no board profile"),
+        (["--virtual", "--profile", "pico", "--hw", str(NTC_LOOP_VFD.with_name("x.json"))],
+         "not a readable JSON"),
+    ]
+    for extra, message in cases:
+        assert cli.main(["hil", "--scenario", "paper-summer", *extra]) == 2, extra
+        assert message in capsys.readouterr().err, extra
