@@ -224,6 +224,8 @@ class Controller:
         flow_faults = self._flow_check.update(flow_raw, dt_ms)
         t_ok = self._t_check.valid
         flow_ok = self._flow_check.valid
+        if meas.faults & (alarms.VFD_TRIP | alarms.VFD_LINK):
+            flow_ok = False  # the drive tripped or does not answer: no controlled flow
         alarm = t_faults | flow_faults | self.sticky_alarms | meas.faults
 
         season = self._resolve_season(meas.unit_mode)
