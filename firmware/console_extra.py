@@ -226,12 +226,7 @@ def cmd_opt(console, args):
         which = args[1] if len(args) == 2 else "both"
         if args[0] != "reset" or len(args) > 2 or which not in ("cooling", "heating", "both"):
             raise ConsoleError("E_SYNTAX", "usage: opt [reset [cooling|heating]]")
-        from core import opt_window
-
-        try:
-            opt_window.reset(opt, ("both", "cooling", "heating").index(which))
-        finally:
-            unload("core.opt_window")
+        opt.forget(("both", "cooling", "heating").index(which))
         return "reset=%s (save to keep it)" % which
     season = c.cmd.season or opt.season
     try:

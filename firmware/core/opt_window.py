@@ -1,47 +1,8 @@
-# The on-line optimiser's set-up, window evaluation and reset (core/optimiser.py,
-# docs/optimiser.md): loaded for a config, at the end of each window (every
-# opt_half_s) or for `opt reset`, and dropped after (host_tools/fwbuild.py
-# ON_DEMAND), so the resident part is only what runs every tick. `self` is the
-# Optimiser.
+# The on-line optimiser's window evaluation (core/optimiser.py, docs/optimiser.md):
+# loaded at the end of each window (every opt_half_s) and dropped after
+# (host_tools/fwbuild.py ON_DEMAND). `self` is the Optimiser.
 from core.metering import RHO_CP_KW_PER_M3H_K
-from core.optimiser import FALLBACK, HOLD, IDLE, OFF, SEEK
-
-
-def configure(self, p):
-    """The settings from a validated config, and on the first call the state."""
-    if not hasattr(self, "offset"):
-        self.state = OFF
-        self.season = 0
-        self.offset = [0.0, 0.0, 0.0]  # learned: centre - model optimum, per season (1, 2)
-        self.conf = [0, 0, 0]  # converged probes in a row, per season
-        self.floor = [0.0, 0.0, 0.0]  # above the flow the unit tripped at, per season
-        self.centre = 0.0
-        self.sp = 0.0
-        self.grad = 0.0  # last slope, COP_s per % flow
-        self.cop = 0.0  # last window's measured COP_s
-        self._x = [0.0, 0.0, 0.0]  # the last three windows' flow and COP_s
-        self._y = [0.0, 0.0, 0.0]
-        self._idle = 0
-        self._miss = 0
-        self._t0 = 0.0
-        self._pm = 0.0
-        self._lo = 0.0
-        self._hi = 0.0
-    self.on = p["optimiser"] == "online"
-    self.dither = p["opt_dither_pct"]
-    self.half_ms = p["opt_half_s"] * 1000
-    self.settle_ms = self.half_ms // 2  # the first half of a window is not metered
-    self.step_max = self.dither  # the centre moves at most a dither per step
-    self.idle_ms = p["opt_idle_s"] * 1000
-    self.t_step = p["opt_t_step_k"]
-    self.trip_w = p["opt_trip_w"]
-    self.noise = p["opt_noise_pct"]
-    self.cop_min = p["cop_min"]
-    self.cop_max = p["cop_max"]
-    self.stride = self.step_max
-    self._dir = 0
-    self._found = False
-    self.hold()
+from core.optimiser import FALLBACK, HOLD, IDLE, SEEK
 
 
 def window(self, season, t, p_model, lo, hi, model):
@@ -171,16 +132,3 @@ def window(self, season, t, p_model, lo, hi, model):
             self._found = False
     elif step >= self.step_max:
         self.conf[season] = 0
-
-
-def reset(self, season):
-    """Forget what was learned for a season (0: both)."""
-    for s in (1, 2):
-        if season == 0 or season == s:
-            self.offset[s] = 0.0
-            self.conf[s] = 0
-            self.floor[s] = 0.0
-    self.stride = self.step_max
-    self._dir = 0
-    self._found = False
-    self.hold()

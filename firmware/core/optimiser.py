@@ -20,8 +20,7 @@ _IGNORED = const((1 << 10) | (1 << 11) | (1 << 28) | (1 << 29))
 
 
 class Optimiser:
-    # Its state and settings are set up by configure() (core/opt_window.py, loaded
-    # for a config and dropped): the resident part is what runs every tick.
+    # Its state and settings are set up by configure(), on the first config.
     # (Annotations only: MicroPython compiles them to nothing; for the type check.)
     on: bool
     state: int
@@ -66,17 +65,53 @@ class Optimiser:
     _found: bool
 
     def configure(self, p):
-        from core import opt_window
+        """The settings from a validated config, and on the first call the state."""
+        if not hasattr(self, "offset"):
+            self.state = OFF
+            self.season = 0
+            self.offset = [0.0, 0.0, 0.0]  # learned: centre - model optimum, per season (1, 2)
+            self.conf = [0, 0, 0]  # converged probes in a row, per season
+            self.floor = [0.0, 0.0, 0.0]  # above the flow the unit tripped at, per season
+            self.centre = 0.0
+            self.sp = 0.0
+            self.grad = 0.0  # last slope, COP_s per % flow
+            self.cop = 0.0  # last window's measured COP_s
+            self._x = [0.0, 0.0, 0.0]  # the last three windows' flow and COP_s
+            self._y = [0.0, 0.0, 0.0]
+            self._idle = 0
+            self._miss = 0
+            self._t0 = 0.0
+            self._pm = 0.0
+            self._lo = 0.0
+            self._hi = 0.0
+        self.on = p["optimiser"] == "online"
+        self.dither = p["opt_dither_pct"]
+        self.half_ms = p["opt_half_s"] * 1000
+        self.settle_ms = self.half_ms // 2  # the first half of a window is not metered
+        self.step_max = self.dither  # the centre moves at most a dither per step
+        self.idle_ms = p["opt_idle_s"] * 1000
+        self.t_step = p["opt_t_step_k"]
+        self.trip_w = p["opt_trip_w"]
+        self.noise = p["opt_noise_pct"]
+        self.cop_min = p["cop_min"]
+        self.cop_max = p["cop_max"]
+        self.stride = self.step_max
+        self._dir = 0
+        self._found = False
+        self.hold()
 
-        opt_window.configure(self, p)
-        unload("core.opt_window")
-
-    def forget(self):
-        """Forget what was learned, both seasons (a new coefficient set, `opt reset`)."""
-        from core import opt_window
-
-        opt_window.reset(self, 0)
-        unload("core.opt_window")
+    def forget(self, season=0):
+        """Forget what was learned for a season (0: both): a new coefficient set,
+        `opt reset`."""
+        for s in (1, 2):
+            if season == 0 or season == s:
+                self.offset[s] = 0.0
+                self.conf[s] = 0
+                self.floor[s] = 0.0
+        self.stride = self.step_max
+        self._dir = 0
+        self._found = False
+        self.hold()
 
     def hold(self):
         """A transient: drop the windows in progress and keep the centre (no bump)."""

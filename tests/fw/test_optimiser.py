@@ -1,7 +1,7 @@
 # The on-line optimiser (core/optimiser.py) in the controller, against a synthetic
 # plant whose metering gives COP_s(P) = 4 - K (P - P*)^2: portable (CPython and
 # the host MicroPython), 10 s ticks and one-minute windows to keep it short.
-from core import alarms, config, learned, opt_window
+from core import alarms, config, learned
 from core.controller import STATE_STANDBY, Controller
 from core.metering import RHO_CP_KW_PER_M3H_K
 from core.optimiser import FALLBACK, HOLD, IDLE, OFF, SEEK
@@ -211,7 +211,7 @@ def test_learned_optimum_is_saved_with_the_coefficients_and_restored():
     assert abs(d.opt.offset[1] - c.opt.offset[1]) < 1e-6
     assert d.opt.conf[1] == n
     assert "learned" not in c.config["coeffs"]  # the running set is not changed by a save
-    opt_window.reset(d.opt, 1)
+    d.opt.forget(1)
     assert d.opt.offset[1] == 0.0 and learned.export(d)["cooling"][2] == 0
 
 
@@ -247,7 +247,7 @@ def test_a_unit_trip_at_low_flow_raises_the_flow_and_keeps_it_above():
     for sp, _, _ in seen[-300:]:
         assert sp >= 58.0
     c.set_param("opt_trip_w", 0.0)  # off: a trip is a missing window, the model's optimum
-    opt_window.reset(c.opt, 0)
+    c.opt.forget(0)
     assert c.opt.floor[2] == 0.0
 
 
