@@ -137,10 +137,13 @@ class _PortOs:
 
 
 def test_ctrl_c_cannot_cut_a_save_between_its_renames():
+    import safe_out
     import store as store_mod
 
     s = ConfigStore(_folder("i"))
     s.save({"v": 1})
+    found = safe_out.break_setting()
+    safe_out.kbd_intr(3)  # the loop's setting, whatever an earlier test left
     port = _PortOs()
     real_os, real_kbd = store_mod.os, getattr(store_mod, "_kbd_intr", None)
     store_mod.os = port
@@ -156,6 +159,7 @@ def test_ctrl_c_cannot_cut_a_save_between_its_renames():
             del store_mod._kbd_intr
         else:
             store_mod._kbd_intr = real_kbd
+        safe_out.kbd_intr(found)
     assert not interrupted
     assert s.read(s.current) == {"v": 2} and s.read(s.backup) == {"v": 1}
     assert port.calls == [-1, 3]  # deferred around the renames, then back to normal
