@@ -1,6 +1,6 @@
 """Pin-level HIL, full runs (issue 15, docs/hil.md#pin-level-hil): the plant drives
 the pins of a virtual board on each profile's twin. Slow (about 1 min per
-paper-summer run, 3 min for faults on the VFD wiring):
+paper-summer or faults run; 2.5 min for the file with 4 workers):
 
     .venv/bin/python -m pytest hil_tests/test_pins.py -m slow
 """
