@@ -6,9 +6,11 @@ import os
 
 import boot_config
 
+from app import App
 from console import Console
 from core import alarms, learned
 from core.controller import Controller
+from core.optimiser import HOLD, SEEK
 from fakeapp import FakeApp
 from store import SOURCE_BACKUP, SOURCE_CURRENT, ConfigStore
 
@@ -126,3 +128,39 @@ def test_a_new_controller_without_learned_starts_from_the_model():
     c = Controller()
     assert c.opt.offset[1] == 0.0 and c.opt.offset[2] == 0.0
     assert learned.export(c)["cooling"][2] == 0
+
+
+class _Loop:
+    def now(self):
+        return 0
+
+    def restart(self):
+        pass
+
+
+class HilApp(App):
+    """The app as far as starting and stopping a HIL session."""
+
+    def __init__(self, controller):
+        self.controller = controller
+        self._hil = None
+        self.loop = _Loop()
+        self._tick_ms = 0
+
+
+def test_hil_start_and_stop_hold_it():
+    from test_optimiser import Plant, _controller, _run
+
+    from hil import LOCKSTEP
+
+    c = _controller(hil="allowed")
+    plant = Plant(best=72.0)
+    now = _run(c, plant, 0, 60)
+    assert c.opt.state == SEEK
+    app = HilApp(c)
+    app.hil_start(LOCKSTEP)
+    assert c.opt.state == HOLD and c.opt._ms == 0
+    now = _run(c, plant, now, 20)
+    assert c.opt.state == SEEK
+    app.hil_stop()
+    assert c.opt.state == HOLD and c.opt._ms == 0
