@@ -54,10 +54,13 @@ def test_a_run_does_not_depend_on_how_long_the_board_ran_before_it(tmp_path, mon
     """The lead-in before `hil pins` (boot, the harness's requests) is paced by the
     wall clock; the run starts on a whole second of the board loop's schedule, so
     a longer lead-in changes nothing (seen failing before pin_world._align: the
-    outputs differed from the first minute on)."""
+    outputs differed from the first minute on). The run has a 1-Wire CRC burst on
+    its DS18B20: the driver's alarms, the safe state on the third bad sample, the
+    recovery."""
     import time
 
-    scenario = _scenario(tmp_path, SHORT.replace("0.05", "0.02"))
+    scenario = _scenario(tmp_path, SHORT.replace("0.05", "0.03") + (
+        '[[events]]\nkind = "onewire_crc"\nat_h = 0.005\nuntil_h = 0.01\n'))
     record = pinhil.record_config
     runs = []
     for delay in (0.0, 1.37):
@@ -66,9 +69,13 @@ def test_a_run_does_not_depend_on_how_long_the_board_ran_before_it(tmp_path, mon
             return record(link)
 
         monkeypatch.setattr(pinhil, "record_config", slow)
-        runs.append(pinhil.run_pins("esp32-devkitc", scenario)[1])
-    assert runs[0].series["output_percent"] == runs[1].series["output_percent"]
-    assert runs[0].cop_s == runs[1].cop_s
+        runs.append(pinhil.run_pins("esp32-devkitc", scenario))
+    (loaded, first, _, _, _, notes), second = runs[0], runs[1][1]
+    assert first.series["output_percent"] == second.series["output_percent"]
+    assert first.cop_s == second.cop_s
+    row = pinhil.fault_rows(first, loaded, notes)[0]
+    assert row["applicable"] and row["alarms"] == ["T_MISSING", "T_CRC"], row
+    assert row["ticks_to_safe"] <= 3 and row["recovered_after_end_s"] is not None, row
 
 
 DRIVER_FAULTS = """season = "summer"
@@ -126,16 +133,6 @@ def test_which_driver_faults_a_wiring_has():
     plan = pinhil.plan("pico", json.loads(NTC_LOOP_VFD.read_text()))
     assert [k for k in pinhil.FAULT_DRIVERS if pinhil.applicable(plan, k)] == [
         "ntc_open", "loop_break", "vfd_mute", "vfd_fault"]
-
-
-def test_a_onewire_crc_burst_on_the_ds18b20(tmp_path):
-    text = SHORT.replace("0.05", "0.03") + (
-        '[[events]]\nkind = "onewire_crc"\nat_h = 0.005\nuntil_h = 0.01\n')
-    scenario, result, _, _, _, notes = pinhil.run_pins("esp32-devkitc",
-                                                       _scenario(tmp_path, text))
-    row = pinhil.fault_rows(result, scenario, notes)[0]
-    assert row["applicable"] and "T_MISSING" in row["alarms"], row
-    assert row["ticks_to_safe"] <= 3 and row["recovered_after_end_s"] is not None, row
 
 
 # ---- in process: the drive's Modbus server, the line, the scenario ---------------------
