@@ -180,6 +180,8 @@ class CoreDriver(Driver):
         if self.settings:
             for name, value in self.settings.items():
                 self.ctrl.set_param(name, value)
+        if self.name == "model":  # the class's: name the run by the firmware's setting
+            self.name = self.ctrl.config["params"]["optimiser"]
         self.ctrl.preset_output(start_output)  # the pump is already running
         self.period_ms = self.ctrl.config["params"]["period_ms"]
         self.now_ms = 0
