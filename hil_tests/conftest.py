@@ -8,6 +8,8 @@ import pytest
 
 from host_tools.link import Link
 
+LIVE_SLACK_BYTES = 2048  # see Dut.assert_heap_flat
+
 
 def pytest_addoption(parser):
     parser.addoption("--copflow-port", dest="copflow_port", default=None,
@@ -46,6 +48,21 @@ class Dut:
         match = re.search(pattern, text)
         assert match, f"{line!r} answered {text!r}, expected /{pattern}/"
         return match
+
+    def mem(self) -> dict[str, int]:
+        """The board's heap figures (`mem`): live heap after each collection, ..."""
+        return {k: int(v) for k, v in self.send("mem").fields().items()}
+
+    def assert_heap_flat(self, before: dict[str, int]) -> None:
+        """No leak since `before` (a `mem()`): the live heap after collection did not
+        climb. The slack covers the console's line buffers and a config copy, which
+        may be live or not at a collection; a leak of even 1 byte per tick over a
+        few thousand ticks is far above it."""
+        after = self.mem()
+        assert after["collections"] > before["collections"]
+        assert after["live_last"] <= before["live_last"] + LIVE_SLACK_BYTES
+        assert after["live_max"] <= before["live_max"] + LIVE_SLACK_BYTES
+        assert after["free"] > 0
 
     def step(self, dt_ms: int, t_in_c: float | None, flow_m3h: float | None, running=1, mode=1):
         t = "nan" if t_in_c is None else repr(t_in_c)

@@ -43,7 +43,7 @@ def test_unit_stop_and_start_is_standby_then_auto_without_alarms(dut):
 
     scenario = Scenario("unit-stop", "cooling", 2400 / 3600, faults.DT_S,
                         events=[Event("unit_stop", 600.0, 1500.0)])
-    recorder = faults.Recorder(LinkDriver(dut.link))
+    recorder = faults.Recorder(LinkDriver(dut.link, settings={"optimiser": "model"}))
     from host_tools import sim
 
     try:

@@ -200,11 +200,13 @@ class RealtimeLinkDriver(BoardDriver):
 
 
 def run(link: Link, scenario: Scenario, coeffs: dict | None = None, progress=None,
-        realtime: bool = False):
-    """Run a scenario against the board on `link`; returns (SimResult, timing, plant params)."""
+        realtime: bool = False, settings: dict | None = None):
+    """Run a scenario against the board on `link`; returns (SimResult, timing, plant params).
+    `settings` (parameter: value) are set after what the installation dictates, e.g.
+    {"optimiser": "model"}; like every change of the run, they are undone after it."""
     from host_tools import sim
 
-    driver = (RealtimeLinkDriver if realtime else LinkDriver)(link, coeffs)
+    driver = (RealtimeLinkDriver if realtime else LinkDriver)(link, coeffs, settings)
     before = record_config(link)
     try:
         result, pp = sim.run_scenario(scenario, driver, progress=progress,
