@@ -2,13 +2,14 @@
 
 import argparse
 import json
+import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from host_tools.errors import CopflowError
-from host_tools.micropython import make_flash, run_micropython
+from host_tools.micropython import run_micropython
 from host_tools.paths import FIRMWARE_DIR, PROJECT_ROOT, import_firmware
 
 GUEST_BENCH = PROJECT_ROOT / "host_tools" / "guest" / "bench_tick.py"
@@ -38,8 +39,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def bench_micropython(heap: str, batches: int, script: Path = GUEST_BENCH) -> dict:
+    """Run a guest benchmark on the host MicroPython against the firmware as deployed:
+    its modules as the .mpy files a board gets (copflow deploy), not compiled from
+    source on the heap being measured."""
+    from host_tools import fwbuild
+
     with tempfile.TemporaryDirectory() as tmp:
-        flash = make_flash(Path(tmp), extra={script.name: script})
+        flash = Path(tmp)
+        fwbuild.build(flash, "esp32")
+        shutil.copy2(script, flash / script.name)
         result = run_micropython([f"/{script.name}", str(batches)], flash, heap=heap,
                                  timeout_s=600)
     for line in result.stdout.splitlines():
