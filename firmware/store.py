@@ -50,13 +50,16 @@ def _load(path: str):
     """The bytes of a file that can be a save, or None: missing, unreadable, or
     bigger than MAX_BYTES (its size from os.stat, so a huge file is never read)."""
     try:
-        if os.stat(path)[6] > MAX_BYTES:
+        size = os.stat(path)[6]
+        if size > MAX_BYTES:
             return None
         with open(path, "rb") as f:
-            data = f.read(MAX_BYTES + 1)
+            # Exactly its size: read(n) allocates n bytes first, and a save's
+            # read-back runs where the stock ESP32 heap has little more than that.
+            data = f.read(size)
     except Exception:  # OSError, or anything a damaged flash makes the VFS raise
         return None
-    return data if len(data) <= MAX_BYTES else None
+    return data
 
 
 def _body_end(data) -> int:

@@ -160,6 +160,12 @@ def test_esp32_devkitc_boots_and_serves_at_its_stock_heap(tmp_path):
         assert link.command("save").body == "saved"
         assert link.command("load").body == "loaded"
         assert int(link.command("list").fields()["n"]) > 30
+        # A coefficient set sent at this heap (answered or refused for memory, it
+        # changes nothing if refused), then a save: before, a save's read-back
+        # allocated 8 KB whatever the file's size and failed from then on.
+        link.request('coeffs load {"name":"mine","heating":{"a":[2.81931,0.00663822,'
+                     '-6.03902e-5],"t_lo":10.5,"t_hi":12.5,"t_ref":11.5,"p_lo":48,"p_hi":60}}')
+        assert link.command("save").body == "saved"
         for _ in range(5):
             link.command("reboot")
             assert "config=current" in link.wait_for("!boot", 30.0)
