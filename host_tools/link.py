@@ -104,6 +104,11 @@ class Link:
             nl = self._pending.find(b"\n")
             if nl >= 0:
                 raw, self._pending = self._pending[:nl], self._pending[nl + 1:]
+                # A REPL prompt left without its newline (the board was reset, or
+                # power-cut, at the REPL) is not part of the next line: `!boot`
+                # after it must still read as `!boot`.
+                while raw.startswith(REPL_PROMPT):
+                    raw = raw[len(REPL_PROMPT):]
                 try:
                     return raw.decode("ascii").rstrip("\r")
                 except UnicodeDecodeError:

@@ -8,7 +8,7 @@ import pytest
 
 from host_tools.cli import main
 from host_tools.errors import CopflowError
-from host_tools.link import Link, LinkError
+from host_tools.link import Link, LinkError, ReplError
 
 
 def test_response_pairing_skips_garbage_and_routes_unsolicited_lines():
@@ -66,3 +66,18 @@ def test_bad_coefficient_file_is_refused_before_anything_is_sent(tmp_path, capsy
     bad.write_text('{"cooling": {"a": [1, "x"]}}')
     assert main(["coeffs", "push", str(bad), "--port", "loop://"]) == 2
     assert "cooling: shape: missing key 't_lo'" in capsys.readouterr().err
+
+
+def test_a_boot_line_after_a_left_over_repl_prompt_is_still_a_boot_line():
+    """A board reset (or power-cut) at the REPL leaves `>>> ` without a newline in
+    front of its `!boot` (seen: deploy's power-cut test waited 40 s for it)."""
+    with Link("loop://", timeout_s=1.0) as link:
+        link.serial.write(b">>> !boot copflow=0.1.0 proto=1 config=current\n")
+        assert link.wait_for("!boot", 1.0).startswith("!boot copflow=0.1.0")
+
+
+def test_the_raw_repl_is_named_at_once_not_after_the_timeout():
+    with Link("loop://", timeout_s=1.0) as link:
+        link.serial.write(b"\r\n>>> raw REPL; CTRL-B to exit\r\n>")
+        with pytest.raises(ReplError, match="raw REPL"):
+            link.request("hello", timeout_s=60.0)  # a timeout would take 60 s and say so
