@@ -3,15 +3,18 @@
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+import console as console_mod
 from console import Console
 from core import config
 from fakeapp import FakeApp
 
-words = st.sampled_from(["set", "get", "coeffs", "preset", "load", "mode", "out", "season",
-                         "tel", "list", "param", "lock", "unlock", "pin", "ack", "alarms",
-                         "kp", "ti_s", "period_ms", "p_min_cooling", "cooling", "a1", "c",
-                         "1e999", "nan", "-0", "-1", "0", "1e-300", "99999", "auto", "{", "}",
-                         '{"cooling":', "#t1", "#", "paper-printed", "default", "set set"])
+# Every command of the console's table (so a new command is fuzzed the day it is
+# added), then words its commands take and values that break parsers.
+COMMANDS = sorted(set(console_mod._COMMANDS) | set(console_mod._EXTRA))
+words = st.sampled_from(COMMANDS + [
+    "preset", "kp", "ti_s", "period_ms", "p_min_cooling", "cooling", "a1", "c", "lockstep",
+    "realtime", "step", "meas", "reset", "1e999", "nan", "-0", "-1", "0", "1e-300", "99999",
+    "auto", "{", "}", '{"cooling":', "#t1", "#", "paper-printed", "default", "set set"])
 line = st.one_of(
     st.binary(max_size=300),
     st.lists(words, max_size=6).map(lambda w: " ".join(w).encode()),
