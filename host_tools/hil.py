@@ -43,17 +43,18 @@ def configure_board(link: Link, plant, dt_s: float, coeffs: dict | None,
     link.command("set hil allowed")
 
 
-def _number(value: float) -> str:
+def number_word(value: float) -> str:
+    """A measurement as a word of a `hil` line: its repr, `nan` when missing."""
     return repr(value) if value == value else "nan"
 
 
 def measurement_words(measured) -> str:
     """T_IN_C FLOW_M3H RUNNING MODE T_OUT_C P_UNIT_W P_PUMP_W, as `hil step`/`hil meas`
     take them (the last three feed the board's measured COP_s)."""
-    return (f"{_number(measured.t_in_c)} {_number(measured.flow_m3h)} "
+    return (f"{number_word(measured.t_in_c)} {number_word(measured.flow_m3h)} "
             f"{1 if measured.demand else 0} {UNIT_MODE_INPUT[measured.unit_mode]} "
-            f"{_number(measured.t_out_c)} {_number(measured.p_unit_w)} "
-            f"{_number(measured.p_pump_w)}")
+            f"{number_word(measured.t_out_c)} {number_word(measured.p_unit_w)} "
+            f"{number_word(measured.p_pump_w)}")
 
 
 class BoardDriver(Driver):
@@ -78,14 +79,18 @@ class LinkDriver(BoardDriver):
         self.cop_meas = "none"  # the board's measured COP_s after the last step
         self.rtts_ms: list[float] = []
 
+    hil_mode = "lockstep"  # `hil MODE OUT` at the start (pinhil.PinDriver: "pins")
+
     def start(self, plant, season: str, dt_s: float, start_output: float) -> None:
         configure_board(self.link, plant, dt_s, self.coeffs, self.settings)
-        self.link.command(f"hil lockstep {start_output!r}")
+        self.link.command(f"hil {self.hil_mode} {start_output!r}")
         self.dt_ms = max(1, int(round(dt_s * 1000)))
         self._next_dt_ms = self.dt_ms
 
-    def decide(self, measured) -> Decision:
-        line = f"hil step {self._next_dt_ms} {measurement_words(measured)}"
+    def step(self, words: str) -> dict[str, str]:
+        """One `hil step` (the gap since the last one, then `words`), timed; the
+        board's answer as key=value fields."""
+        line = f"hil step {self._next_dt_ms}" + (f" {words}" if words else "")
         self._next_dt_ms = self.dt_ms
         t0 = time.perf_counter()
         fields = self.link.command(line).fields()
@@ -93,6 +98,10 @@ class LinkDriver(BoardDriver):
         self.elapsed_s += rtt / 1000.0
         self.rtts_ms.append(rtt)
         self.steps += 1
+        return fields
+
+    def decide(self, measured) -> Decision:
+        fields = self.step(measurement_words(measured))
         out = float(fields["out"]) if fields.get("pump") == "1" else 0.0
         self.cop_meas = fields.get("cop_meas", "none")
         return Decision(out, float(fields["sp"]), float(fields["popt"]),

@@ -97,6 +97,10 @@ class Link:
         except (serial.SerialException, OSError) as exc:
             raise CopflowError(f"{self.url}: write failed: {_reason(exc)}") from None
 
+    def _repl_error(self, what: str) -> ReplError:
+        return ReplError(f"{self.url}: the MicroPython {what}, not copflow "
+                         f"(`copflow reset --port {self.url}` starts it)")
+
     def read_line(self, deadline: float, repl_fails: bool = False) -> str | None:
         """The next complete line before the deadline, or None. With repl_fails, the
         REPL's prompt waiting at the end of what came raises ReplError at once."""
@@ -116,8 +120,7 @@ class Link:
                     continue
             if repl_fails and self._pending.endswith(REPL_PROMPT):
                 self._pending = b""
-                raise ReplError(f"{self.url}: the MicroPython REPL answered, not copflow "
-                                f"(`copflow reset --port {self.url}` starts it)")
+                raise self._repl_error("REPL answered")
             if time.monotonic() >= deadline:
                 return None
             try:
@@ -173,8 +176,7 @@ class Link:
                     f"no response from {self.url} within {timeout_s or self.timeout_s:g} s "
                     f"to {line.split()[0]!r}: is copflow running there (not the REPL)?")
             if RAW_REPL_BANNER in text:
-                raise ReplError(f"{self.url}: the MicroPython raw REPL is there, not copflow "
-                                f"(`copflow reset --port {self.url}` starts it)")
+                raise self._repl_error("raw REPL is there")
             if response is not None and text.startswith("!param "):
                 response.extra.append(text[1:])
                 if len(response.extra) >= expected_extra:

@@ -30,7 +30,7 @@ import threading
 from pathlib import Path
 
 from host_tools.errors import CopflowError
-from host_tools.hil import LinkDriver, record_config, restore_config
+from host_tools.hil import LinkDriver, number_word, record_config, restore_config
 from host_tools.scenario import DRIVER_FAULTS
 from host_tools.sim import Decision
 
@@ -260,15 +260,12 @@ class PinServer:
             pass
 
 
-def _number(value: float) -> str:
-    return repr(value) if value == value else "nan"
-
-
 class PinDriver(LinkDriver):
     """The board in pin-level lockstep: the plant's values go onto its pins, the
     output the plant gets is what the pins say."""
 
     name = "hil-pins"
+    hil_mode = "pins"
 
     def __init__(self, link, server: PinServer, events: list, coeffs: dict | None = None,
                  settings: dict | None = None):
@@ -278,25 +275,18 @@ class PinDriver(LinkDriver):
         self.time_s = 0.0
 
     def start(self, plant, season: str, dt_s: float, start_output: float) -> None:
-        from host_tools.hil import configure_board
-
-        configure_board(self.link, plant, dt_s, self.coeffs, self.settings)
-        self.link.command(f"hil pins {start_output!r}")
+        super().start(plant, season, dt_s, start_output)
         self.dt_s = dt_s
-        self.dt_ms = max(1, int(round(dt_s * 1000)))
-        self._next_dt_ms = self.dt_ms
         self._start = f" p={start_output!r}"  # where a 3-point valve stands at the start
 
     def stimuli(self, measured) -> str:
         faults = ",".join(e.kind for e in self.faults if e.active(self.time_s)) or "-"
         start, self._start = self._start, ""
-        return (f"S t={_number(measured.t_in_c)} o={_number(measured.t_out_c)} "
-                f"f={_number(measured.flow_m3h)} r={1 if measured.demand else 0} "
+        return (f"S t={number_word(measured.t_in_c)} o={number_word(measured.t_out_c)} "
+                f"f={number_word(measured.flow_m3h)} r={1 if measured.demand else 0} "
                 f"h={1 if measured.unit_mode == 'heating' else 0} x={faults}{start}")
 
     def decide(self, measured) -> Decision:
-        import time
-
         if self.server.error is not None:
             raise CopflowError(f"pin-level HIL: the board's outside failed: {self.server.error}")
         if any(e.kind == "vfd_fault" and e.until_s <= self.time_s < e.until_s + self.dt_s
@@ -306,14 +296,7 @@ class PinDriver(LinkDriver):
             self.link.command("ack")
         self.server.stimuli = self.stimuli(measured)
         self.server.readback = {}
-        line = f"hil step {self._next_dt_ms}"
-        self._next_dt_ms = self.dt_ms
-        t0 = time.perf_counter()
-        fields = self.link.command(line).fields()
-        rtt = (time.perf_counter() - t0) * 1000.0
-        self.elapsed_s += rtt / 1000.0
-        self.rtts_ms.append(rtt)
-        self.steps += 1
+        fields = self.step("")
         self.time_s += self.dt_s
         back = self.server.readback
         if not back:

@@ -162,15 +162,23 @@ def _bench_temperature(path: Path, plant: Path | None, season: str) -> float:
     return pp.river.t_summer_c if season == "cooling" else pp.river.t_winter_c
 
 
-def _load(path: Path, spec: dict) -> dict:
+def _kind_checked(path: Path, section: str, spec: dict, kinds: dict,
+                  optional: tuple[str, ...]) -> str:
+    """A `[section]` table with a `kind` and that kind's keys (types checked, every
+    key but the optional ones present); returns the kind."""
     kind = spec.get("kind")
-    if kind not in LOAD_KINDS:
-        raise CopflowError(f"{path}: load.kind: expected one of {', '.join(LOAD_KINDS)}")
-    keys = LOAD_KINDS[kind]
-    _check_types(path, "load.", {k: v for k, v in spec.items() if k != "kind"}, keys)
-    missing = [k for k in keys if k not in spec and k != "peak_hour"]
+    if kind not in kinds:
+        raise CopflowError(f"{path}: {section}.kind: expected one of {', '.join(kinds)}")
+    keys = kinds[kind]
+    _check_types(path, f"{section}.", {k: v for k, v in spec.items() if k != "kind"}, keys)
+    missing = [k for k in keys if k not in spec and k not in optional]
     if missing:
-        raise CopflowError(f"{path}: load ({kind}) needs {', '.join(missing)}")
+        raise CopflowError(f"{path}: {section} ({kind}) needs {', '.join(missing)}")
+    return kind
+
+
+def _load(path: Path, spec: dict) -> dict:
+    kind = _kind_checked(path, "load", spec, LOAD_KINDS, ("peak_hour",))
     out = {k: float(v) if k != "kind" else v for k, v in spec.items()}
     if kind == "constant":
         low = high = out["fraction"]
@@ -198,15 +206,8 @@ def _check_types(path: Path, where: str, data: dict, known: dict) -> None:
 
 
 def _river(path: Path, spec: dict) -> dict:
-    kind = spec.get("kind")
-    if kind not in RIVER_KINDS:
-        raise CopflowError(f"{path}: river.kind: expected one of {', '.join(RIVER_KINDS)}")
-    keys = RIVER_KINDS[kind]
-    _check_types(path, "river.", {k: v for k, v in spec.items() if k != "kind"}, keys)
-    optional = ("start_h", "peak_hour", "mean_c")  # daily without mean_c: the bench mean
-    missing = [k for k in keys if k not in spec and k not in optional]
-    if missing:
-        raise CopflowError(f"{path}: river ({kind}) needs {', '.join(missing)}")
+    # daily without mean_c: the bench mean
+    kind = _kind_checked(path, "river", spec, RIVER_KINDS, ("start_h", "peak_hour", "mean_c"))
     if kind == "ramp" and spec["duration_h"] <= 0:
         raise CopflowError(f"{path}: river.duration_h must be above 0")
     return {k: float(v) if k != "kind" else v for k, v in spec.items()}

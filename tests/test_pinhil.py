@@ -212,11 +212,12 @@ def test_the_rtd_converter_on_the_pins_converts_and_reports_an_open_element():
     a 1-shot conversion takes its time, then the RTD registers hold ohm / r_ref."""
     import sys
 
-    sys.path.insert(0, str(DATA_DIR.parent / "guest"))
+    # The guest's import path: its own folder, and `twins` as the board mounts it.
+    sys.path[:0] = [str(DATA_DIR.parent / "guest"), str(DATA_DIR.parent)]
     try:
         import pin_world
     finally:
-        sys.path.pop(0)
+        del sys.path[:2]
     from host_tools.twins.clock import VirtualClock
 
     clock = VirtualClock()

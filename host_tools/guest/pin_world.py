@@ -26,26 +26,27 @@
 import json
 import math
 
+from twins.clock import TICKS_MAX, VirtualClock
+
 PULSE_US = 5000  # the width of a flow meter's pulse (open collector, low while on)
 TURNAROUND_US = 3000  # the drive answers a Modbus request this long after it ends
 
 
 _LO = 1 << 28  # the small-int part of PinClock's time wraps into the big part here
-_TICKS_MAX = (1 << 30) - 1
 
 
-class PinClock:
-    """The twins' clock (twins.clock.VirtualClock's interface) for a long run on the
-    32-bit guest: time is a big base plus a small-int offset, and the ticks are kept
-    wrapped, so moving the clock allocates nothing; only reading `us` (at an event)
-    builds a big int. A 6 h run is 2**34 us: every move building one would fill
-    the heap within a step, between the loop's collections."""
+class PinClock(VirtualClock):
+    """The twins' VirtualClock for a long run on the 32-bit guest: time is a big
+    base plus a small-int offset, and the ticks are kept wrapped, so moving the
+    clock allocates nothing; only reading `us` (at an event) builds a big int. A
+    6 h run is 2**34 us: every move building one would fill the heap within a
+    step, between the loop's collections."""
 
     def __init__(self):
         self._hi = 0  # a multiple of _LO
         self._lo = 0
-        self._tus = 0
-        self._tms = 0
+        self._ticks_us = 0
+        self._ticks_ms = 0
         self._sub = 0  # microseconds towards the next ms tick
 
     @property
@@ -59,41 +60,18 @@ class PinClock:
         if self._lo >= _LO:
             self._hi += _LO
             self._lo -= _LO
-        self._tus = (self._tus + us) & _TICKS_MAX
+        self._ticks_us = (self._ticks_us + us) & TICKS_MAX
         sub = self._sub + us
         if sub >= 1000:
             ms = sub // 1000
-            self._tms = (self._tms + ms) & _TICKS_MAX
+            self._ticks_ms = (self._ticks_ms + ms) & TICKS_MAX
             sub -= ms * 1000
         self._sub = sub
-
-    def advance_ms(self, ms):
-        self.advance_us(int(ms * 1000))
 
     def advance_to(self, us):
         left = us - self.us
         if left > 0:
             self.advance_us(int(left))
-
-    def ticks_us(self):
-        return self._tus
-
-    def ticks_ms(self):
-        return self._tms
-
-    def ticks_diff(self, end, start):
-        return ((end - start + (1 << 29)) & _TICKS_MAX) - (1 << 29)
-
-    def ticks_add(self, ticks, delta):
-        return (ticks + delta) & _TICKS_MAX
-
-    def sleep_us(self, us):
-        if us > 0:
-            self.advance_us(us)
-
-    def sleep_ms(self, ms):
-        if ms > 0:
-            self.advance_us(int(ms) * 1000)
 
 
 class VTime:

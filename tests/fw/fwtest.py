@@ -21,3 +21,23 @@ def close(a, b, rel=1e-9, abs_=1e-9):
     if other > scale:
         scale = other
     return diff <= abs_ or diff <= rel * scale
+
+
+def empty_folder(path):
+    """The folder `path` (relative: the flash root on MicroPython), made or emptied."""
+    import os
+
+    try:
+        os.mkdir(path)
+    except OSError:
+        pass
+    for name in os.listdir(path):
+        os.remove(path + "/" + name)
+
+
+def remove_folder(path):
+    """The folder `path` and the files in it, gone."""
+    import os
+
+    empty_folder(path)
+    os.rmdir(path)

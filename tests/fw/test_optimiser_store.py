@@ -2,7 +2,6 @@
 # (store.ConfigStore, boot_config), is refused when it fails validation (the
 # boot takes the copy before), is reset by `opt reset`; and `opt` answers.
 # Portable: CPython and the host MicroPython.
-import os
 
 import boot_config
 
@@ -12,6 +11,7 @@ from core import alarms, learned
 from core.controller import Controller
 from core.optimiser import HOLD, SEEK
 from fakeapp import FakeApp
+from fwtest import empty_folder, remove_folder
 from store import SOURCE_BACKUP, SOURCE_CURRENT, ConfigStore
 
 _DIR = "opt_store_test_flash"
@@ -36,18 +36,11 @@ class StoreApp(FakeApp):
 
 
 def _fresh():
-    try:
-        os.mkdir(_DIR)
-    except OSError:
-        pass
-    for name in os.listdir(_DIR):
-        os.remove(_DIR + "/" + name)
+    empty_folder(_DIR)
 
 
 def _gone():
-    for name in os.listdir(_DIR):
-        os.remove(_DIR + "/" + name)
-    os.rmdir(_DIR)
+    remove_folder(_DIR)
 
 
 def _learn(c, cooling, heating):

@@ -8,6 +8,7 @@ import boot_config
 import console_extra
 
 from fakeapp import FakeApp
+from fwtest import empty_folder, remove_folder
 
 _DIR = "resume_test_flash"
 
@@ -27,12 +28,7 @@ class ResumeApp(FakeApp):
 
 
 def _fresh():
-    try:
-        os.mkdir(_DIR)
-    except OSError:
-        pass
-    for name in os.listdir(_DIR):
-        os.remove(_DIR + "/" + name)
+    empty_folder(_DIR)
 
 
 def _path():
@@ -40,9 +36,7 @@ def _path():
 
 
 def _gone():
-    for name in os.listdir(_DIR):
-        os.remove(_DIR + "/" + name)
-    os.rmdir(_DIR)
+    remove_folder(_DIR)
 
 
 def test_the_running_config_comes_back_once_and_only_in_its_own_file():
