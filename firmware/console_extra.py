@@ -240,8 +240,10 @@ def cmd_opt(console, args):
     n = opt.conf[season]
     # Confidence: converged probes behind the learned optimum, three or more is 1.
     return ("optimiser=%s state=%s season=%s sp=%s centre=%s p_model=%s offset=%s grad=%s "
-            "cop_meas=%s confidence=%s learned %s") % (
+            "cop_meas=%s confidence=%s guard=%s learned %s") % (
         c.config["params"]["optimiser"], ("model", "hold", "seek", "idle", "fallback")[opt.state],
         ("?", "cooling", "heating")[season], fmt(opt.sp), fmt(opt.centre),
         fmt(c.cmd.p_opt_pct), fmt(opt.offset[season]), fmt(opt.grad), fmt(opt.cop),
-        fmt(n / 3.0 if n < 3 else 1.0), " ".join(words))
+        fmt(n / 3.0 if n < 3 else 1.0),
+        fmt(c.guard_pct) if c.config["params"]["cutout_margin_k"] > 0.0 else "off",
+        " ".join(words))

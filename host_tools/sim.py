@@ -109,6 +109,7 @@ def controller_config(plant, dt_s: float, coeffs: dict | None) -> dict:
     params["period_ms"] = max(50, int(round(dt_s * 1000)))
     params["design_flow_m3h"] = plant.design_flow_m3h
     params["ff_full_flow_pct"] = plant.max_flow_percent()
+    params["t_cutout_c"] = plant.pp.unit.t_leaving_min_c  # the unit's data plate
     a = plant.pp.actuator
     if plant.kind == "vfd":
         params["actuator"] = "vfd"

@@ -86,6 +86,8 @@ class Controller:
         self._have_t_filt = False
         self._opt_ms = 0
         self._opt_due = True
+        self._heat = -1.0  # filtered flow x outlet cooling (% K), heating; < 0: none yet
+        self.guard_pct = 0.0  # the outlet guard's flow floor (%), heating; 0: none yet
         self._sup = None  # plant supervision (core/supervise.py), from the first tick
         # The on-line correction (core/optimiser.py), imported here rather than with
         # this module: on the host MicroPython (source, collection off until the loop
@@ -129,6 +131,11 @@ class Controller:
         self._ff_gain = p["ff_gain"]
         self._min_flow_cool = p["min_flow_cooling_pct"]
         self._min_flow_heat = p["min_flow_heating_pct"]
+        self._margin = p["cutout_margin_k"]
+        self._t_guard = p["t_cutout_c"] + self._margin  # the outlet stays above this
+        # The heat's filter, applied once per opt_period_ms with time constant t_filter_s.
+        self._heat_k = p["opt_period_ms"] / (p["t_filter_s"] * 1000.0 + p["opt_period_ms"])
+        self._trip_w = p["opt_trip_w"]
         if self._sup is not None:
             self._sup.configure(p, self._models)
         self.opt.configure(p)
@@ -299,7 +306,13 @@ class Controller:
             state = STATE_STANDBY
         else:
             if t_ok and season != SEASON_UNKNOWN and not t_bits:
-                self._optimise(season, dt_ms)
+                if self._optimise(season, dt_ms) and season == SEASON_HEATING:
+                    self._outlet_guard(meas, flow_pct if flow_ok else None)
+                guard = 0.0
+                if season == SEASON_HEATING and self._margin > 0.0:
+                    guard = self.guard_pct
+                    if guard > self._limits["heating"][1]:
+                        guard = self._limits["heating"][1]
                 opt = self.opt
                 if opt.on:
                     # The on-line optimiser's setpoint goes straight to the slew limit:
@@ -313,10 +326,14 @@ class Controller:
                         # 1 %-point hysteresis above it (supervise.low_flow): riding the
                         # interlock would latch the alarm on meter noise.
                         lo = min_flow + 1.0
+                    if lo < guard:
+                        lo = guard
                     self._shaper.target = opt.step(season, dt_ms, alarm, self.cmd.p_opt_pct,
                                                    lo, hi, self._t_filt, meas,
                                                    self._models[name])
                 sp = self._shaper.step(dt_s)
+                if sp < guard:
+                    sp = guard
             else:
                 # Safe state for a temperature fault, an implausible temperature or
                 # one outside the model's trusted range: design-like fallback flow
@@ -356,13 +373,15 @@ class Controller:
             # Remember the last mode the unit reported: a missing input keeps it.
             if unit_mode != self._season:
                 self._opt_due = True
+                self._heat = -1.0  # the outlet guard starts over in the new season
             self._season = unit_mode
         return self._season
 
     def _optimise(self, season, dt_ms):
+        """The model's optimum, every opt_period_ms (or when due); True when computed."""
         self._opt_ms += dt_ms
         if not self._opt_due and self._opt_ms < self._opt_period_ms:
-            return
+            return False
         self._opt_ms = 0
         first = self._opt_due
         self._opt_due = False
@@ -374,6 +393,30 @@ class Controller:
             self._shaper.jump(p_opt)
         else:
             self._shaper.propose(p_opt)
+        return True
+
+    def _outlet_guard(self, meas, flow_pct):
+        # Heating: the loop's outlet must stay above the unit's freeze cutout, or the
+        # unit trips (and restarts only after its delay). The heat the unit takes is
+        # flow x (inlet - outlet), so at this heat the outlet reaches the cutout plus
+        # the margin at flow = heat / (inlet - cutout - margin): the floor for the
+        # setpoint, followed as the river and the load move (docs/optimiser.md).
+        t = self._t_check.value
+        t_out = as_number(meas.t_out_c)
+        w = as_number(meas.p_unit_w)
+        if t_out is None or flow_pct is None or flow_pct <= 0.0 or self._margin <= 0.0:
+            return  # no outlet reading: the floor holds where it was
+        if w is not None and w < self._trip_w:
+            return  # the compressor is off (tripped, locked out): no heat to go by
+        heat = flow_pct * (t - t_out)
+        if heat < 0.0:
+            heat = 0.0
+        if self._heat < 0.0:
+            self._heat = heat
+        else:
+            self._heat += (heat - self._heat) * self._heat_k
+        room = t - self._t_guard
+        self.guard_pct = self._heat / room if room > 0.1 else 1000.0
 
     def _supervisor(self):
         # Imported at the first tick (or a preset), not at boot: the boot's peak heap

@@ -33,12 +33,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--modbus", action="store_true",
                         help="also measure the Modbus RTU slave (BMS) and master (VFD) work "
                              "per slice on MicroPython")
+    parser.add_argument("--metering", action="store_true",
+                        help="also the allocation per tick with metering (outlet temperature, "
+                             "unit and pump power), per season and optimiser")
     parser.add_argument("--memory", action="store_true",
                         help="only the memory budget: boot peak, live heap and module costs "
                              "per board profile on a virtual board, as deployed (.mpy)")
 
 
-def bench_micropython(heap: str, batches: int, script: Path = GUEST_BENCH) -> dict:
+def bench_micropython(heap: str, batches: int, script: Path = GUEST_BENCH,
+                      extra: tuple[str, ...] = ()) -> dict:
     """Run a guest benchmark on the host MicroPython against the firmware as deployed:
     its modules as the .mpy files a board gets (copflow deploy), not compiled from
     source on the heap being measured."""
@@ -48,7 +52,7 @@ def bench_micropython(heap: str, batches: int, script: Path = GUEST_BENCH) -> di
         flash = Path(tmp)
         fwbuild.build(flash, "esp32")
         shutil.copy2(script, flash / script.name)
-        result = run_micropython([f"/{script.name}", str(batches)], flash, heap=heap,
+        result = run_micropython([f"/{script.name}", str(batches), *extra], flash, heap=heap,
                                  timeout_s=600)
     for line in result.stdout.splitlines():
         if line.startswith(MARKER):
@@ -378,6 +382,13 @@ def run(args: argparse.Namespace) -> int:
     mp = bench_micropython(args.heap, args.batches)
     cp = bench_cpython()
     result = {**mp, **cp, "heap": args.heap}
+    if args.metering:
+        result["tick_alloc_bytes_metered"] = {
+            # Allocation, not collection pauses, is measured here: a roomy heap.
+            f"{season} {optimiser}": bench_micropython(
+                "512K", args.batches, extra=(str(code), optimiser))["tick_alloc_bytes"]
+            for season, code in (("cooling", 1), ("heating", 2))
+            for optimiser in ("online", "model")}
     if args.console:
         # Time, not memory, is measured here: a roomy heap keeps collections out of it.
         result.update(bench_micropython("2M", 1, GUEST_CONSOLE_BENCH))
@@ -398,6 +409,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"  live heap           {mp['heap_live_start_bytes']} -> "
           f"{mp['heap_live_end_bytes']} bytes ({growth:+d})")
     print(f"  longest collection  {mp['gc_pause_us_max']} us")
+    for name, n in result.get("tick_alloc_bytes_metered", {}).items():
+        print(f"  with metering, {name:<15} {n:.0f} bytes per tick")
     print(f"control tick, CPython: median {cp['tick_us_cpython']:.2f} us")
     if args.console:
         print(f"console on MicroPython: get {result['console_get_us_micropython']} us, "

@@ -14,6 +14,13 @@ from array import array  # noqa: E402
 from core.controller import Controller  # noqa: E402
 
 _BATCH = 50
+# With a season (1 cooling, 2 heating) and an optimiser as arguments, every tick
+# also carries the metering (outlet temperature, unit and pump power) the on-line
+# optimiser and the outlet guard work on (`copflow bench --metering`).
+_SEASON = int(sys.argv[2]) if len(sys.argv) > 3 else 0
+_OPTIMISER = sys.argv[3] if len(sys.argv) > 3 else None
+_T_IN = 6.5 if _SEASON == 2 else 27.6
+_T_OUT = 1.3 if _SEASON == 2 else 33.0
 _TIMED_BATCHES = 40  # per-tick times kept for the median (preallocated)
 R = {"times": None, "n": 0, "alloc": 0, "ticks": 0, "pause_us": 0}
 
@@ -21,10 +28,15 @@ R = {"times": None, "n": 0, "alloc": 0, "ticks": 0, "pause_us": 0}
 def make():
     c = Controller()
     m = c.meas
-    m.t_in_c = 27.6
+    m.t_in_c = _T_IN
     m.flow_m3h = 0.55
     m.unit_running = True
-    m.unit_mode = 1
+    m.unit_mode = _SEASON or 1
+    if _OPTIMISER:
+        c.set_param("optimiser", _OPTIMISER)
+        m.t_out_c = _T_OUT
+        m.p_unit_w = 900.0
+        m.p_pump_w = 240.0
     return c
 
 
@@ -35,7 +47,9 @@ def batch(c, start, record):
     for k in range(_BATCH):
         i = start + k
         m.flow_m3h = 0.55 + (i & 7) * 0.001
-        m.t_in_c = 27.6 + (i & 3) * 0.01
+        m.t_in_c = _T_IN + (i & 3) * 0.01
+        if _OPTIMISER:
+            m.t_out_c = _T_OUT + (i & 3) * 0.01
         t0 = time.ticks_us()
         c.step(i * 1000)
         dt = time.ticks_diff(time.ticks_us(), t0)
@@ -69,6 +83,7 @@ def report(live_start, live_end):
 
 
 def run(batches):
+    gc.collect()  # the imports' garbage: the times' buffer (8 KB) needs a free run
     R["times"] = array("i", range(_TIMED_BATCHES * _BATCH))
     c = make()
     gc.collect()

@@ -109,9 +109,11 @@ def test_opt_shows_state_estimate_learned_optimum_and_confidence():
     console = Console(app, lambda line: None)
     reply = console.respond(b"opt")
     assert reply.startswith("ok optimiser=online state=hold "), reply
-    for word in ("sp=", "centre=", "p_model=", "grad=", "cop_meas=", "confidence=",
+    for word in ("sp=", "centre=", "p_model=", "grad=", "cop_meas=", "confidence=", "guard=0 ",
                  "learned cooling=71.6@27.6/4 heating=62@11.5/1"):
         assert word in reply, (word, reply)
+    c.set_param("cutout_margin_k", 0.0)
+    assert " guard=off " in console.respond(b"opt")
     console.locked = True
     assert console.respond(b"opt").startswith("ok ")  # a read
     assert console.respond(b"opt reset").startswith("err E_LOCKED")

@@ -1,0 +1,136 @@
+# The outlet guard (core/controller.py, docs/optimiser.md): in heating, auto keeps the
+# flow where the loop's outlet stays cutout_margin_k above t_cutout_c, for the model's
+# optimum and the on-line optimiser alike. Portable (CPython and the host
+# MicroPython); a synthetic unit that takes a fixed heat from the water and trips
+# when its outlet falls below its cutout, 10 s ticks.
+from core.controller import Controller
+from core.metering import RHO_CP_KW_PER_M3H_K
+from core.ticks import ticks_add
+
+PERIOD = 10000
+DESIGN_M3H = 0.6
+
+
+def _controller(**params):
+    c = Controller()
+    c.set_param("period_ms", PERIOD)
+    c.set_param("opt_half_s", 60)
+    c.set_param("sp_slew_pct_per_s", 5.0)
+    for name in params:
+        c.set_param(name, params[name])
+    return c
+
+
+class Unit:
+    """Heating: the unit takes heat_kw from the source water at any flow; below
+    cutout_c at its outlet it trips (draws nothing, the water passes unchanged)."""
+
+    def __init__(self, t=6.5, heat_kw=2.22, cutout_c=1.0):
+        self.t = t
+        self.heat_kw = heat_kw
+        self.cutout_c = cutout_c
+        self.w = 900.0  # the compressor's power while it runs
+        self.trips = 0
+        self.n = 0
+        self.t_out = t
+
+    def flow_for_outlet(self, t_out):
+        """The flow (% of design) at which the outlet is t_out."""
+        return 100.0 * self.heat_kw / (RHO_CP_KW_PER_M3H_K * (self.t - t_out)) / DESIGN_M3H
+
+    def fill(self, c, mode=2):
+        m = c.meas
+        p = c.cmd.flow_sp_pct or 91.6  # the loop follows the setpoint
+        self.n += 1
+        f = DESIGN_M3H * p / 100.0 + (0.0001 if self.n & 1 else 0.0)  # a live meter
+        t_out = self.t - self.heat_kw / (RHO_CP_KW_PER_M3H_K * f)
+        w = self.w
+        if mode == 2 and t_out < self.cutout_c:
+            self.trips += 1
+            t_out = self.t
+            w = 0.0
+        if mode == 1:
+            t_out = self.t + self.heat_kw / (RHO_CP_KW_PER_M3H_K * f)
+        self.t_out = t_out
+        m.t_in_c = self.t
+        m.flow_m3h = f
+        m.unit_running = True
+        m.unit_mode = mode
+        m.t_out_c = t_out
+        m.p_unit_w = w
+        m.p_pump_w = 50.0
+
+
+def _run(c, unit, now, ticks, mode=2, seen=None):
+    for _ in range(ticks):
+        unit.fill(c, mode)
+        c.step(now)
+        now = ticks_add(now, PERIOD)
+        if seen is not None:
+            seen.append(c.cmd.flow_sp_pct)
+    return now
+
+
+def test_heating_keeps_the_outlet_above_the_cutout_plus_the_margin():
+    for optimiser in ("model", "online"):
+        c = _controller(optimiser=optimiser)
+        unit = Unit()
+        floor = unit.flow_for_outlet(1.0 + 0.2)  # about 60 %
+        seen = []
+        _run(c, unit, 0, 600, seen=seen)
+        # The model's optimum at this river is below the flow the unit trips at.
+        assert c.cmd.p_opt_pct < unit.flow_for_outlet(1.0), c.cmd.p_opt_pct
+        assert unit.trips == 0, (optimiser, unit.trips)
+        for sp in seen[30:]:
+            assert sp >= floor - 0.3, (optimiser, sp, floor)
+        assert min(seen[30:]) < floor + 1.0, (optimiser, min(seen[30:]))  # held at it
+        assert unit.t_out >= 1.2 - 0.03, unit.t_out
+
+
+def test_the_floor_follows_the_river():
+    c = _controller(optimiser="model")
+    unit = Unit(t=7.5, heat_kw=2.6)
+    now = _run(c, unit, 0, 200)
+    before = c.cmd.flow_sp_pct
+    assert abs(before - unit.flow_for_outlet(1.2)) < 0.5, before
+    seen = []
+    for _ in range(100):  # the river cools by 1 K in 1000 s
+        unit.t -= 0.01
+        now = _run(c, unit, now, 1, seen=seen)
+    _run(c, unit, now, 100, seen=seen)
+    after = unit.flow_for_outlet(1.2)
+    assert after > before + 10.0
+    assert abs(seen[-1] - after) < 0.5, (seen[-1], after)
+    assert unit.trips == 0
+
+
+def test_no_guard_with_no_margin_or_in_cooling():
+    c = _controller(optimiser="model", cutout_margin_k=0.0)
+    unit = Unit()
+    _run(c, unit, 0, 300)
+    assert abs(c.cmd.flow_sp_pct - c.cmd.p_opt_pct) < 1.0  # the model's optimum
+    assert unit.trips > 0  # which is below the unit's cutout here
+    c = _controller(optimiser="model")
+    unit = Unit(t=27.6)
+    _run(c, unit, 0, 200, mode=1)
+    assert abs(c.cmd.flow_sp_pct - c.cmd.p_opt_pct) < 1.0
+
+
+def test_the_floor_holds_while_the_compressor_is_off():
+    c = _controller(optimiser="model")
+    unit = Unit()
+    now = _run(c, unit, 0, 200)
+    held = c.cmd.flow_sp_pct
+    unit.w = 0.0  # locked out (or stopped on its own protection): no heat to go by
+    unit.heat_kw = 0.0
+    seen = []
+    _run(c, unit, now, 100, seen=seen)
+    for sp in seen:
+        assert sp >= held - 0.3, (sp, held)
+
+
+def test_an_inlet_too_cold_for_the_margin_asks_for_the_most_flow():
+    c = _controller(optimiser="model")
+    unit = Unit(t=1.25, heat_kw=0.1)
+    _run(c, unit, 0, 100)
+    assert abs(c.cmd.flow_sp_pct - c.config["params"]["p_max_heating"]) < 1e-6
