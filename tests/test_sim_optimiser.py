@@ -61,5 +61,12 @@ def test_sim_command_takes_the_optimiser(capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["controller"] == "model"
     assert {"ratio_last_hour", "hours_to_within_2pct", "ratio_to_oracle"} <= set(out)
+    assert "excitation_cost" not in out
+    # The default (online) also runs the same optimiser pinned to the true optimum.
+    assert main(["sim", "--season", "winter", "--hours", "0.2", "--plant",
+                 str(PLANTS / "short-coil-vfd.toml"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["controller"] == "online"
+    assert -0.01 < out["excitation_cost"] < 0.05, out
     with pytest.raises(SystemExit):
         main(["sim", "--season", "winter", "--optimiser", "rls"])

@@ -59,12 +59,21 @@ def run(args: argparse.Namespace) -> int:
     pp = params.load(args.plant)
     season = SEASON_ALIASES[args.season]
     profile = river.Series(args.river) if args.river else None
-    with Progress(int(args.hours * 3600 / args.dt), f"sim {season}") as bar:
-        result = sim.run_season(lambda s: Plant(pp, s), season, args.hours, args.dt,
-                                _controller(args), coeffs, profile,
-                                progress=lambda done, total: bar.update(done))
-    report(args, result, pp, season, coeffs, f"{season}, {args.hours:g} h, "
-           f"controller {_controller(args)}:")
+    controllers = [_controller(args)]
+    if controllers[0] == "online":
+        # The same optimiser pinned to the plant's true optimum: what its own dither
+        # costs (issue 12's goal, docs/optimiser.md).
+        controllers.append("excitation")
+    results = []
+    for controller in controllers:
+        with Progress(int(args.hours * 3600 / args.dt), f"sim {season} {controller}") as bar:
+            results.append(sim.run_season(lambda s: Plant(pp, s), season, args.hours, args.dt,
+                                          controller, coeffs, profile,
+                                          progress=lambda done, total: bar.update(done)))
+    extra = ({"excitation_cost": 1.0 - results[1].ratio_to_oracle} if len(results) > 1
+             else None)
+    report(args, results[0], pp, season, coeffs, f"{season}, {args.hours:g} h, "
+           f"controller {_controller(args)}:", extra)
     return 0
 
 
@@ -108,6 +117,9 @@ def report(args, result, pp, season: str, coeffs, title: str, extra: dict | None
               f"{result.electric_kwh:.2f} kWh in")
         print(f"  saved            {kwh_saved(result):.3f} kWh of electricity against "
               f"constant 100 % flow ({_percent(kwh_saved(result), result)})")
+        if "excitation_cost" in summary:
+            print(f"  excitation cost  {100.0 * summary['excitation_cost']:.3f} % (the same "
+                  f"optimiser pinned to the plant's optimum)")
         if result.alarms_seen:
             print(f"  alarms seen      {' '.join(result.alarms_seen)}")
 
