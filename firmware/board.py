@@ -37,6 +37,8 @@ def _build():
     gc.collect()
     __import__("core.controller")
     gc.collect()
+    _precheck()
+    gc.collect()
     __import__("console")
     gc.collect()
     __import__("app")
@@ -58,6 +60,19 @@ def _build():
     a.load_boot_config()
     gc.collect()
     return a
+
+
+def _precheck():
+    # The saved config's coefficient check while the heap is nearly empty
+    # (boot_config.precheck); its module and the store's go again.
+    try:
+        __import__("boot_config").precheck()
+    except Exception:  # noqa: BLE001 -- load_boot_config meets it again and handles it
+        pass
+    finally:
+        for module in ("boot_config", "store"):
+            if module in sys.modules:
+                del sys.modules[module]
 
 
 def board_info():

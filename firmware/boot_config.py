@@ -8,6 +8,21 @@ from store import SOURCE_CURRENT, SOURCE_DEFAULTS, ConfigStore, resume_path
 SOURCE_RESUMED = "resumed"
 
 
+def precheck():
+    """The saved config's coefficient set through the full check, early in the
+    boot while the heap is nearly empty (board._build): applied later by load(),
+    it is found checked (core.config's cache), and only its parameters are
+    checked again. On the host, where nothing is collected inside a boot phase,
+    the check's garbage (about 17 KB for both seasons) no longer has to fit beside
+    the whole firmware. Whatever fails here fails again in load(), and is handled
+    there."""
+    from core import config
+
+    cfg = ConfigStore("").candidate(0)[1]
+    if cfg is not None:
+        config.validate({"params": cfg["params"], "coeffs": cfg["coeffs"]})
+
+
 def load(app) -> str:
     """The boot's config: the best saved copy (chosen()), then over it the
     running config a break into the REPL kept, once (resumed()); its source."""

@@ -2,7 +2,7 @@
 # board loop a few at a time (never blocking a tick); a complete line is
 # parsed and answered with exactly one response line. Formatting happens only
 # when a line is actually sent. Commands used now and then live in
-# console_extra.py, imported for one request and dropped again.
+# console_extra.py and console_coeffs.py, imported for one request and dropped again.
 #
 # Ctrl-C (docs/reliability.md, "Console"): a single 0x03 is line noise (the
 # line it is in gets E_SYNTAX). The board goes to the REPL on two Ctrl-C
@@ -408,14 +408,14 @@ def _alnum(text):
 
 
 def _extra(cmd, console, args):
-    """Run a console_extra command; the module goes again afterwards (and only its
-    names stay interned), so a rarely used command costs heap only while it runs."""
-    import console_extra
-
+    """Run a console_extra (console_coeffs for `coeffs`) command; the module goes
+    again afterwards (and only its names stay interned), so a rarely used command
+    costs heap only while it runs."""
+    name = "console_coeffs" if cmd == "coeffs" else "console_extra"
     try:
-        return getattr(console_extra, "cmd_" + cmd)(console, args)
+        return getattr(__import__(name), "cmd_" + cmd)(console, args)
     finally:
-        del sys.modules["console_extra"]
+        sys.modules.pop(name, None)
 
 
 _COMMANDS = {

@@ -20,7 +20,7 @@ include("$(PORT_DIR)/boards/manifest.py")
 
 package("core")
 package("drivers")
-for _name in ("app", "bms", "board", "boot_config", "console", "console_extra", "hal_board",
-              "hal_build", "hal_sim", "hil", "hw", "io_esp32", "safe_out", "safe_plan",
+for _name in ("app", "bms", "board", "boot_config", "console", "console_coeffs", "console_extra",
+              "hal_board", "hal_build", "hal_sim", "hil", "hw", "io_esp32", "safe_out", "safe_plan",
               "stdio_console", "store"):
     module(_name + ".py")

@@ -163,8 +163,8 @@ def strip_help(source: str, resident: bool = True) -> str:
 # a load, the rare console commands, hil.py between sessions): their strings must
 # stay heap objects that go with them, not interned for good.
 ON_DEMAND = ("hw.py", "safe_plan.py", "drivers/params.py", "console_extra.py",
-             "core/coeffs_check.py", "core/presets.py", "board.py", "boot_config.py",
-             "store.py", "hal_build.py", "hil.py", "drivers/analog_setup.py",
+             "console_coeffs.py", "core/coeffs_check.py", "core/presets.py", "board.py",
+             "boot_config.py", "store.py", "hal_build.py", "hil.py", "drivers/analog_setup.py",
              "drivers/pcnt_setup.py", "drivers/ds18b20_setup.py",
              "drivers/pulse_setup.py", "core/learned.py", "core/opt_window.py")
 _OBJ_STR, _OBJ_BYTES, _OBJ_TUPLE = 5, 6, 10  # py/persistentcode.h MP_PERSISTENT_OBJ_*

@@ -147,6 +147,12 @@ def test_load_answers_loaded_on_the_default_virtual_heap(tmp_path):
 
 
 def test_esp32_devkitc_boots_and_serves_at_its_stock_heap(tmp_path):
+    from host_tools import coeffs_file
+    from host_tools.paths import import_firmware
+
+    import_firmware()
+    from core import presets
+
     errors = []
     with VirtualBoard(tmp_path / "flash", profile="esp32-devkitc",
                       restart_delay_s=0.05, log=sys.stderr) as board, \
@@ -160,16 +166,21 @@ def test_esp32_devkitc_boots_and_serves_at_its_stock_heap(tmp_path):
         assert link.command("save").body == "saved"
         assert link.command("load").body == "loaded"
         assert int(link.command("list").fields()["n"]) > 30
-        # A coefficient set sent at this heap (answered or refused for memory, it
-        # changes nothing if refused), then a save: before, a save's read-back
-        # allocated 8 KB whatever the file's size and failed from then on.
-        link.request('coeffs load {"name":"mine","heating":{"a":[2.81931,0.00663822,'
-                     '-6.03902e-5],"t_lo":10.5,"t_hi":12.5,"t_ref":11.5,"p_lo":48,"p_hi":60}}')
+        # A coefficient set pushed at this heap as `copflow coeffs push` sends it
+        # (a season per line: each was refused for memory before its own
+        # module and the per-season check), then a save: before, a save's
+        # read-back allocated 8 KB whatever the file's size and failed from then
+        # on. The boots then check the saved set early (boot_config.precheck):
+        # checked late, its garbage did not fit beside the firmware.
+        pushed = dict(presets.preset("paper-corrected"), name="mine")
+        coeffs_file.push(link, pushed, "mine")
+        assert link.command("coeffs").body.startswith("name=mine ")
         assert link.command("save").body == "saved"
         for _ in range(5):
             link.command("reboot")
             assert "config=current" in link.wait_for("!boot", 30.0)
         assert link.command("get kp").fields()["kp"] == "0.35"
+        assert link.command("coeffs").body.startswith("name=mine ")
     assert not errors
 
 
@@ -246,14 +257,14 @@ def test_a_changed_default_set_is_checked_in_full():
 
     for mutate in (lambda d: d["coeffs"]["cooling"].update(p_lo=150.0, p_hi=200.0),
                    lambda d: d["params"].update(p_max_cooling=60.0, min_flow_cooling_pct=50.0)):
-        config._CHECKED[:] = [None, None, None]
+        config._CHECKED[:] = [None] * 5
         d = config.defaults()
         d["coeffs"] = dict(d["coeffs"], cooling=dict(d["coeffs"]["cooling"]))
         mutate(d)
         with pytest.raises(config.ConfigError) as err:
             config.validate(d)
         assert err.value.key == "coeffs"
-    config._CHECKED[:] = [None, None, None]
+    config._CHECKED[:] = [None] * 5
     good = config.defaults()
     config.validate(good)  # the shipped set: passes, and is remembered
     assert config._CHECKED[0] is not None and config._CHECKED[2] is None

@@ -187,19 +187,7 @@ def limits(params: dict) -> dict:
     }
 
 
-def validate(config) -> dict:
-    """A normalised copy of config (missing params take defaults), or ConfigError.
-
-    Returns {"params": {...}, "coeffs": data, "models": {season: SeasonModel}}.
-    """
-    if not isinstance(config, dict):
-        raise ConfigError("config", "expected an object with 'params' and 'coeffs'")
-    for key in config:
-        if key not in ("params", "coeffs", "models", "format"):
-            raise ConfigError(key, "unknown config section")
-    given = config.get("params", {})
-    if not isinstance(given, dict):
-        raise ConfigError("params", "expected an object of name: value")
+def _checked_params(given) -> dict:
     params = default_params()
     for name in given:
         params[name] = check_param(name, given[name])
@@ -214,6 +202,29 @@ def validate(config) -> dict:
                               % (params[key], season, params["p_max_" + season]))
     if params["cop_min"] >= params["cop_max"]:
         raise ConfigError("cop_min", "cop_min must be below cop_max")
+    return params
+
+
+def validate(config, params_checked=False) -> dict:
+    """A normalised copy of config (missing params take defaults), or ConfigError.
+
+    Returns {"params": {...}, "coeffs": data, "models": {season: SeasonModel}}.
+    params_checked: config["params"] is the params dict a validation returned (a
+    new coefficient set under the running parameters): taken as it is, which
+    spares a `coeffs load` the allocation of checking every parameter again.
+    """
+    if not isinstance(config, dict):
+        raise ConfigError("config", "expected an object with 'params' and 'coeffs'")
+    for key in config:
+        if key not in ("params", "coeffs", "models", "format"):
+            raise ConfigError(key, "unknown config section")
+    given = config.get("params", {})
+    if not isinstance(given, dict):
+        raise ConfigError("params", "expected an object of name: value")
+    if params_checked:
+        params = given
+    else:
+        params = _checked_params(given)
     data = config.get("coeffs")
     if data is None:
         data = default_coeffs()
@@ -230,9 +241,20 @@ def validate(config) -> dict:
             if season not in models:
                 raise _coeffs.CoeffError(season, "shape", "the active set needs both seasons")
         checks = (limits(params), params["cop_min"], params["cop_max"])
-        if not (_same_models(_CHECKED[0], models) and _CHECKED[1] == checks
-                or _shipped(models, checks)):
-            _coeffs.validate_set(models, checks[0], checks[1], checks[2])
+        if not _shipped(models, checks):
+            # Only the seasons that changed: a one-season set (`coeffs load`, a push)
+            # leaves the other as it was checked.
+            todo = {}
+            for season in ("cooling", "heating"):
+                if not (_CHECKED[1] == checks and _same_season(_CHECKED[0], models, season)
+                        or _CHECKED[4] == checks and _same_season(_CHECKED[3], models, season)):
+                    todo[season] = models[season]
+            if todo:
+                _coeffs.validate_set(todo, checks[0], checks[1], checks[2])
+        if not (_CHECKED[1] == checks and _same_season(_CHECKED[0], models, "cooling")
+                and _same_season(_CHECKED[0], models, "heating")):
+            _CHECKED[3] = _CHECKED[0]
+            _CHECKED[4] = _CHECKED[1]
         _CHECKED[0] = models
         _CHECKED[1] = checks
     except _coeffs.CoeffError as exc:
@@ -243,26 +265,30 @@ def validate(config) -> dict:
 
 
 # The last coefficient set that passed validate_set and the limits it passed
-# under; then the shipped default set as parsed from the presets. The checks are
-# a pure function of set and limits, and the grid behind them allocates about
-# 8 KB of floats on MicroPython (plus loading core/coeffs_check.py): a `set` of
-# any parameter that changes neither (nearly all of them) skips it, and so does
-# the boot's first config, the shipped defaults, which the test suite checks
-# (tests/test_memory_budget.py, test_shipped_defaults_pass_the_full_check).
-_CHECKED = [None, None, None]  # type: list
+# under; then the shipped default set as parsed from the presets; then the set
+# and limits before the last. The checks are a pure function of a season's
+# model and the limits, and the grid behind them allocates about 7 KB of floats
+# per season on MicroPython (plus loading core/coeffs_check.py): a `set` of any
+# parameter that changes neither (nearly all of them) skips it, a one-season
+# `coeffs load` checks that season only, and so does the boot's first config,
+# the shipped defaults, which the test suite checks (tests/test_memory_budget.py,
+# test_shipped_defaults_pass_the_full_check). Two sets are kept because the boot
+# checks the saved config early, while the heap is nearly empty
+# (boot_config.precheck), and then builds the controller on the shipped defaults
+# before it applies the saved one.
+_CHECKED = [None, None, None, None, None]  # type: list
 _MODEL_FIELDS = ("a0", "a1", "a2", "a3", "b0", "b1", "b2", "b3", "c", "t_lo", "t_hi", "t_ref",
                  "p_lo", "p_hi")
 
 
-def _same_models(last, models) -> bool:
+def _same_season(last, models, season) -> bool:
     if last is None:
         return False
-    for season in ("cooling", "heating"):
-        a = last[season]
-        b = models[season]
-        for name in _MODEL_FIELDS:
-            if getattr(a, name) != getattr(b, name):
-                return False
+    a = last[season]
+    b = models[season]
+    for name in _MODEL_FIELDS:
+        if getattr(a, name) != getattr(b, name):
+            return False
     return True
 
 
@@ -270,7 +296,7 @@ def _shipped(models, checks) -> bool:
     """The shipped default set, unchanged, under the default limits."""
     shipped = _CHECKED[2]
     _CHECKED[2] = None  # once: later configs go through the cache or the check
-    if not _same_models(shipped, models):
+    if not (_same_season(shipped, models, "cooling") and _same_season(shipped, models, "heating")):
         return False
     p = default_params()
     return checks == (limits(p), p["cop_min"], p["cop_max"])

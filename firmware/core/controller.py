@@ -99,9 +99,10 @@ class Controller:
         self.apply_config(config_mod.defaults() if config is None else config)
 
     # ---- configuration (not in the hot path) ------------------------------
-    def apply_config(self, config):
-        """Validate and apply a whole config; on ConfigError nothing changes."""
-        checked = config_mod.validate(config)
+    def apply_config(self, config, params_checked=False):
+        """Validate and apply a whole config; on ConfigError nothing changes.
+        params_checked: its params are the running ones (config.validate)."""
+        checked = config_mod.validate(config, params_checked)
         p = checked["params"]
         new_set = checked["coeffs"] is not self.config.get("coeffs")
         # Configure into fresh objects first, so a ValueError cannot leave a
@@ -169,7 +170,7 @@ class Controller:
         """Make a coefficient set active; a one-season set updates only that season."""
         if merge and isinstance(data, dict):
             data = config_mod.merge_coeffs(self.config["coeffs"], data)
-        self.apply_config({"params": self.config["params"], "coeffs": data})
+        self.apply_config({"params": self.config["params"], "coeffs": data}, True)
 
     def preset_output(self, output_pct: float):
         """Start from a known actuator position (read back from a VFD, or a valve's last

@@ -12,7 +12,10 @@ from app import App  # noqa: E402
 
 REQUESTS = (b"hello", b"status", b"get kp", b"param kp", b"set kp 0.45", b"mode manual",
             b"list", b"coeffs", b"coeffs preset default", b"alarms", b"mem", b"save",
-            b"load", b"defaults", b"tel period 1000", b"nonsense", b"set kp nan")
+            b"load", b"defaults", b"tel period 1000", b"nonsense", b"set kp nan",
+            # one season of a set, as `copflow coeffs push` sends it (host_tools/coeffs_file.py)
+            b'coeffs load {"name":"mine","cooling":{"a":[-80.1697,1.832,-0.01],"c":12.81,'
+            b'"t_lo":20,"t_hi":32,"t_ref":27.6,"p_lo":75,"p_hi":110}}')
 R = {}
 
 

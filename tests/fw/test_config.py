@@ -67,3 +67,66 @@ def test_config_errors_carry_the_console_code():
             assert exc.code == code, (name, exc.code)
         else:
             raise AssertionError("accepted %s=%r" % (name, value))
+
+
+def _counting_checks():
+    """Replace the full coefficient check by one that records the seasons it is
+    given (and still runs); returns the record and a function that undoes it."""
+    from core import coeffs
+
+    seen = []
+    real = coeffs.validate_set
+
+    def counting(models, *args):
+        seen.append(sorted(models))
+        return real(models, *args)
+
+    coeffs.validate_set = counting
+
+    def undo():
+        coeffs.validate_set = real
+
+    return seen, undo
+
+
+def _season(cfg, season, a0):
+    out = dict(cfg["coeffs"][season])
+    out["a"] = [a0] + list(out["a"][1:])
+    return out
+
+
+def test_a_one_season_set_checks_that_season_only():
+    from core.controller import Controller
+
+    c = Controller()
+    seen, undo = _counting_checks()
+    try:
+        base = c.config["coeffs"]
+        c.load_coeffs({"name": "mine", "cooling": _season(c.config, "cooling",
+                                                          base["cooling"]["a"][0] + 0.001)})
+        assert seen == [["cooling"]], seen
+        c.set_param("kp", 0.5)  # neither the set nor the limits changed: no check
+        assert seen == [["cooling"]], seen
+        c.load_coeffs({"heating": _season(c.config, "heating", base["heating"]["a"][0] + 0.001)})
+        assert seen == [["cooling"], ["heating"]], seen
+        c.set_param("p_max_heating", 90.0)  # the limits changed: both again
+        assert seen[-1] == ["cooling", "heating"], seen
+    finally:
+        undo()
+
+
+def test_the_set_before_the_last_is_still_known():
+    # The boot checks the saved set early, builds the controller on the shipped
+    # defaults, then applies the saved set: found checked (boot_config.precheck).
+    saved = config.defaults()
+    saved["coeffs"] = dict(saved["coeffs"])
+    saved["coeffs"]["cooling"] = _season(saved, "cooling",
+                                         saved["coeffs"]["cooling"]["a"][0] + 0.001)
+    config.validate(saved)
+    seen, undo = _counting_checks()
+    try:
+        config.validate(config.defaults())
+        config.validate(saved)
+        assert seen == [], seen
+    finally:
+        undo()
