@@ -14,7 +14,9 @@ from host_tools.paths import FIRMWARE_DIR
 from host_tools.vboard import VirtualBoard
 
 # esp32-devkitc: ESP32_GENERIC without PSRAM grows its heap to about 112 KB.
-ESP32_STOCK_HEAP = "112K"
+# Each profile's stock heap (its boards/*.json virtual_heap): ESP32_GENERIC
+# without PSRAM, RP2040 (docs/machine-twins.md).
+STOCK_HEAPS = {"esp32-devkitc": "112K", "pico": "192K"}
 BOOT_PEAK_BUDGET = 114688
 
 
@@ -146,7 +148,8 @@ def test_load_answers_loaded_on_the_default_virtual_heap(tmp_path):
         assert link.command("set ti_s 20").ok
 
 
-def test_esp32_devkitc_boots_and_serves_at_its_stock_heap(tmp_path):
+@pytest.mark.parametrize("profile", sorted(STOCK_HEAPS))
+def test_boots_and_serves_at_its_stock_heap(tmp_path, profile):
     from host_tools import coeffs_file
     from host_tools.paths import import_firmware
 
@@ -154,13 +157,13 @@ def test_esp32_devkitc_boots_and_serves_at_its_stock_heap(tmp_path):
     from core import presets
 
     errors = []
-    with VirtualBoard(tmp_path / "flash", profile="esp32-devkitc",
+    with VirtualBoard(tmp_path / "flash", profile=profile,
                       restart_delay_s=0.05, log=sys.stderr) as board, \
             Link(board.port, timeout_s=10.0,
                  on_unsolicited=lambda line: errors.append(line)
                  if line.startswith("!error") else None) as link:
         link.wait_for("!boot", 30.0)
-        assert board.heap == ESP32_STOCK_HEAP  # the profile's default is the board's heap
+        assert board.heap == STOCK_HEAPS[profile]  # the profile's default is the board's heap
         assert link.command("status").ok
         link.command("set kp 0.35")
         assert link.command("save").body == "saved"
