@@ -80,10 +80,12 @@ def _check_at(season, model, t, p_lo, p_hi, cop_min, cop_max):
     """COP_s(., t) at the range ends, then at the stationary points inside the
     range. The arithmetic is SeasonModel.cop's and stationary_points', operation
     for operation, with the terms that depend on t alone worked out once."""
-    a0 = model.a0 + model.b0 * t
-    a1 = model.a1 + model.b1 * t
-    a2 = model.a2 + model.b2 * t
-    a3 = model.a3 + model.b3 * t
+    # A term with no temperature part (b = 0: every shipped set) is taken as it
+    # is: a + 0.0 * t is a, and on the board each operation is a float allocated.
+    a0 = model.a0 if model.b0 == 0.0 else model.a0 + model.b0 * t
+    a1 = model.a1 if model.b1 == 0.0 else model.a1 + model.b1 * t
+    a2 = model.a2 if model.b2 == 0.0 else model.a2 + model.b2 * t
+    a3 = model.a3 if model.b3 == 0.0 else model.a3 + model.b3 * t
     ct = model.c / t if model.c != 0.0 else None
     _check_p(season, a0, a1, a2, a3, ct, p_lo, t, cop_min, cop_max)
     _check_p(season, a0, a1, a2, a3, ct, p_hi, t, cop_min, cop_max)
@@ -105,7 +107,10 @@ def _check_at(season, model, t, p_lo, p_hi, cop_min, cop_max):
 
 
 def _check_p(season, a0, a1, a2, a3, ct, p, t, cop_min, cop_max):
-    value = a0 + p * (a1 + p * (a2 + p * a3))
+    if a3 == 0.0:  # a quadratic (the shipped sets): p * 0.0 added to a2 is a2
+        value = a0 + p * (a1 + p * a2)
+    else:
+        value = a0 + p * (a1 + p * (a2 + p * a3))
     if ct is not None:
         value += ct
     if not is_finite(value):
