@@ -28,8 +28,10 @@ PARAMS = (
     ("min_flow_heating_pct", "%", 0.0, 300.0, 40.0, "interlock: evaporator freeze protection"),
     ("t_cutout_c", "degC", -20.0, 30.0, 1.0, "heating: the unit's leaving-water freeze cutout"
      " (its data plate)"),
-    ("cutout_margin_k", "K", 0.0, 10.0, 0.2, "heating: auto keeps the flow where the outlet"
+    ("cutout_margin_k", "K", 0.0, 10.0, 0.15, "heating: auto keeps the flow where the outlet"
      " stays this far above t_cutout_c (0: off)"),
+    ("cutout_hold_s", "s", 0, 86400, 900, "heating: that flow floor comes down only after it"
+     " was above the need this long (longer than the unit's restart delay)"),
     ("fallback_flow_pct", "%", 0.0, 300.0, 100.0, "safe-state flow on a sensor fault"),
     ("standby_output_pct", "%", 0.0, 100.0, 0.0, "output while the unit is not running"),
     ("opt_period_ms", "ms", 100, 3600000, 10000, "how often the optimum is recomputed"),

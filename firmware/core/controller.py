@@ -88,6 +88,7 @@ class Controller:
         self._opt_due = True
         self._heat = -1.0  # filtered flow x outlet cooling (% K), heating; < 0: none yet
         self.guard_pct = 0.0  # the outlet guard's flow floor (%), heating; 0: none yet
+        self._guard_ms = 0  # how long the floor has been above the need
         self._sup = None  # plant supervision (core/supervise.py), from the first tick
         # The on-line correction (core/optimiser.py), imported here rather than with
         # this module: on the host MicroPython (source, collection off until the loop
@@ -137,6 +138,7 @@ class Controller:
         # The heat's filter, applied once per opt_period_ms with time constant t_filter_s.
         self._heat_k = p["opt_period_ms"] / (p["t_filter_s"] * 1000.0 + p["opt_period_ms"])
         self._trip_w = p["opt_trip_w"]
+        self._hold_ms = p["cutout_hold_s"] * 1000
         if self._sup is not None:
             self._sup.configure(p, self._models)
         self.opt.configure(p)
@@ -402,7 +404,8 @@ class Controller:
         # flow x (inlet - outlet), so at this heat the outlet reaches the cutout plus
         # the margin at flow = heat / (inlet - cutout - margin): the floor for the
         # setpoint, followed as the river and the load move (docs/optimiser.md).
-        t = self._t_check.value
+        # Once per opt_period_ms, on the filtered inlet temperature.
+        t = self._t_filt
         t_out = as_number(meas.t_out_c)
         w = as_number(meas.p_unit_w)
         if t_out is None or flow_pct is None or flow_pct <= 0.0 or self._margin <= 0.0:
@@ -410,14 +413,24 @@ class Controller:
         if w is not None and w < self._trip_w:
             return  # the compressor is off (tripped, locked out): no heat to go by
         heat = flow_pct * (t - t_out)
-        if heat < 0.0:
-            heat = 0.0
         if self._heat < 0.0:
-            self._heat = heat
+            self._heat = heat if heat > 0.0 else 0.0
+        elif heat < 0.25 * self._heat:
+            return  # the heat fell away at once: the compressor stopped on its own
         else:
             self._heat += (heat - self._heat) * self._heat_k
         room = t - self._t_guard
-        self.guard_pct = self._heat / room if room > 0.1 else 1000.0
+        need = self._heat / room if room > 0.1 else 1000.0
+        # Up at once, and down by up to 2 % of itself per update (the river and the
+        # load move slowly; so does the readings' noise). A bigger fall comes only
+        # after cutout_hold_s: a trip's restart delay, and the readings on the way
+        # down to it, do not lower the floor the unit restarts on (which would trip
+        # it again, lower each time).
+        if need >= 0.98 * self.guard_pct or self._guard_ms >= self._hold_ms:
+            self.guard_pct = need
+            self._guard_ms = 0
+        else:
+            self._guard_ms += self._opt_period_ms
 
     def _supervisor(self):
         # Imported at the first tick (or a preset), not at boot: the boot's peak heap

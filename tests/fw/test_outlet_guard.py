@@ -3,12 +3,15 @@
 # optimum and the on-line optimiser alike. Portable (CPython and the host
 # MicroPython); a synthetic unit that takes a fixed heat from the water and trips
 # when its outlet falls below its cutout, 10 s ticks.
+from core import config
 from core.controller import Controller
 from core.metering import RHO_CP_KW_PER_M3H_K
 from core.ticks import ticks_add
 
 PERIOD = 10000
 DESIGN_M3H = 0.6
+# The outlet the guard keeps with the defaults: the cutout (1.0 degC) plus the margin.
+GUARDED = 1.0 + config.default_params()["cutout_margin_k"]
 
 
 def _controller(**params):
@@ -75,7 +78,7 @@ def test_heating_keeps_the_outlet_above_the_cutout_plus_the_margin():
     for optimiser in ("model", "online"):
         c = _controller(optimiser=optimiser)
         unit = Unit()
-        floor = unit.flow_for_outlet(1.0 + 0.2)  # about 60 %
+        floor = unit.flow_for_outlet(GUARDED)  # about 60 %
         seen = []
         _run(c, unit, 0, 600, seen=seen)
         # The model's optimum at this river is below the flow the unit trips at.
@@ -84,7 +87,7 @@ def test_heating_keeps_the_outlet_above_the_cutout_plus_the_margin():
         for sp in seen[30:]:
             assert sp >= floor - 0.3, (optimiser, sp, floor)
         assert min(seen[30:]) < floor + 1.0, (optimiser, min(seen[30:]))  # held at it
-        assert unit.t_out >= 1.2 - 0.03, unit.t_out
+        assert unit.t_out >= GUARDED - 0.03, unit.t_out
 
 
 def test_the_floor_follows_the_river():
@@ -92,13 +95,13 @@ def test_the_floor_follows_the_river():
     unit = Unit(t=7.5, heat_kw=2.6)
     now = _run(c, unit, 0, 200)
     before = c.cmd.flow_sp_pct
-    assert abs(before - unit.flow_for_outlet(1.2)) < 0.5, before
+    assert abs(before - unit.flow_for_outlet(GUARDED)) < 0.5, before
     seen = []
     for _ in range(100):  # the river cools by 1 K in 1000 s
         unit.t -= 0.01
         now = _run(c, unit, now, 1, seen=seen)
     _run(c, unit, now, 100, seen=seen)
-    after = unit.flow_for_outlet(1.2)
+    after = unit.flow_for_outlet(GUARDED)
     assert after > before + 10.0
     assert abs(seen[-1] - after) < 0.5, (seen[-1], after)
     assert unit.trips == 0
@@ -134,3 +137,37 @@ def test_an_inlet_too_cold_for_the_margin_asks_for_the_most_flow():
     unit = Unit(t=1.25, heat_kw=0.1)
     _run(c, unit, 0, 100)
     assert abs(c.cmd.flow_sp_pct - c.config["params"]["p_max_heating"]) < 1e-6
+
+
+def test_a_trip_does_not_lower_the_floor_the_unit_restarts_on():
+    # Tripped, the unit takes no heat while its power meter still reads (S0 pulses
+    # come late); the floor holds through the restart delay, and a colder river
+    # afterwards raises it at once.
+    c = _controller(optimiser="model")
+    unit = Unit()
+    now = _run(c, unit, 0, 100)
+    held = c.guard_pct
+    assert held > 55.0, held
+    # Tripped: the outlet warms up to the inlet over a few readings while the
+    # meter still reads ~900 W, then five minutes of restart delay.
+    for heat in (1.5, 0.8, 0.3) + (0.0,) * 30:
+        unit.heat_kw = heat
+        now = _run(c, unit, now, 1)
+        assert c.guard_pct >= held - 1e-9, (c.guard_pct, held)
+        assert c.cmd.flow_sp_pct >= held - 1e-9
+    unit.heat_kw = 2.22  # restarted
+    now = _run(c, unit, now, 30)
+    assert abs(c.guard_pct - held) < 0.02 * held, (c.guard_pct, held)
+    assert unit.trips == 0
+
+
+def test_the_floor_comes_down_with_a_warmer_river():
+    c = _controller(optimiser="model", cutout_hold_s=600)
+    unit = Unit(t=6.5)
+    now = _run(c, unit, 0, 100)
+    high = c.guard_pct
+    unit.t = 8.5  # a step: the need falls by far more than 2 % at once
+    now = _run(c, unit, now, 30)
+    assert c.guard_pct > 0.95 * high  # held (a trip looks the same at first)
+    _run(c, unit, now, 120)  # then, after cutout_hold_s, down to what the river needs
+    assert abs(c.guard_pct - unit.flow_for_outlet(GUARDED)) < 0.5, c.guard_pct
