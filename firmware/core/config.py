@@ -65,7 +65,8 @@ PARAMS = (
     ("act_band_pct", "%", 0.0, 300.0, 10.0, "flow error counted by ACTUATOR (0: off)"),
     ("t_plaus_k", "K", 0.0, 50.0, 2.0, "inlet/outlet disagreement raising T_IMPLAUSIBLE (0: off)"),
     ("cop_window_s", "s", 10, 86400, 300, "measured COP_s: energy-averaging window; also"
-     " the steady time before T_IMPLAUSIBLE compares inlet and outlet"),
+     " the steady time before T_IMPLAUSIBLE compares inlet and outlet, and the outlet"
+     " guard's settling time"),
     ("optimiser", OPTIMISERS, 0, 0, "online", "model: the model's optimum; online: corrected"
      " by measured COP_s (docs/optimiser.md)"),
     ("opt_dither_pct", "%", 0.5, 10.0, 4.0, "online: dither amplitude, the excitation bound;"

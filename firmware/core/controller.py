@@ -89,6 +89,7 @@ class Controller:
         self._heat = -1.0  # filtered flow x outlet cooling (% K), heating; < 0: none yet
         self.guard_pct = 0.0  # the outlet guard's flow floor (%), heating; 0: none yet
         self._guard_ms = 0  # how long the floor has been above the need
+        self._settle_ms = 0  # since the heat's estimate (re)started
         self._sup = None  # plant supervision (core/supervise.py), from the first tick
         # The on-line correction (core/optimiser.py), imported here rather than with
         # this module: on the host MicroPython (source, collection off until the loop
@@ -139,6 +140,7 @@ class Controller:
         self._heat_k = p["opt_period_ms"] / (p["t_filter_s"] * 1000.0 + p["opt_period_ms"])
         self._trip_w = p["opt_trip_w"]
         self._hold_ms = p["cutout_hold_s"] * 1000
+        self._settle_total = p["cop_window_s"] * 1000
         if self._sup is not None:
             self._sup.configure(p, self._models)
         self.opt.configure(p)
@@ -404,8 +406,9 @@ class Controller:
         # flow x (inlet - outlet), so at this heat the outlet reaches the cutout plus
         # the margin at flow = heat / (inlet - cutout - margin): the floor for the
         # setpoint, followed as the river and the load move (docs/optimiser.md).
-        # Once per opt_period_ms, on the filtered inlet temperature.
-        t = self._t_filt
+        # Once per opt_period_ms. The heat from the two readings of this tick; the
+        # room above the cutout from the filtered inlet (its steps are the sensor's).
+        t = self._t_check.value
         t_out = as_number(meas.t_out_c)
         w = as_number(meas.p_unit_w)
         if t_out is None or flow_pct is None or flow_pct <= 0.0 or self._margin <= 0.0:
@@ -413,20 +416,29 @@ class Controller:
         if w is not None and w < self._trip_w:
             return  # the compressor is off (tripped, locked out): no heat to go by
         heat = flow_pct * (t - t_out)
+        # For cop_window_s after a (re)start (the boot, a season change) the loop is
+        # settling and the floor follows what it reads; after that the readings of a
+        # stopped compressor are left out (below a quarter of the filtered heat).
+        settling = self._settle_ms < self._settle_total
         if self._heat < 0.0:
             self._heat = heat if heat > 0.0 else 0.0
-        elif heat < 0.25 * self._heat:
+            self._settle_ms = 0
+            settling = True
+        elif not settling and heat < 0.25 * self._heat:
             return  # the heat fell away at once: the compressor stopped on its own
         else:
             self._heat += (heat - self._heat) * self._heat_k
-        room = t - self._t_guard
+        if settling:
+            self._settle_ms += self._opt_period_ms
+        room = self._t_filt - self._t_guard
         need = self._heat / room if room > 0.1 else 1000.0
         # Up at once, and down by up to 2 % of itself per update (the river and the
         # load move slowly; so does the readings' noise). A bigger fall comes only
         # after cutout_hold_s: a trip's restart delay, and the readings on the way
         # down to it, do not lower the floor the unit restarts on (which would trip
         # it again, lower each time).
-        if need >= 0.98 * self.guard_pct or self._guard_ms >= self._hold_ms:
+        if (settling or need >= 0.98 * self.guard_pct
+                or self._guard_ms >= self._hold_ms):
             self.guard_pct = need
             self._guard_ms = 0
         else:

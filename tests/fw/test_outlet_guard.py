@@ -171,3 +171,23 @@ def test_the_floor_comes_down_with_a_warmer_river():
     assert c.guard_pct > 0.95 * high  # held (a trip looks the same at first)
     _run(c, unit, now, 120)  # then, after cutout_hold_s, down to what the river needs
     assert abs(c.guard_pct - unit.flow_for_outlet(GUARDED)) < 0.5, c.guard_pct
+
+
+def test_after_a_season_change_the_floor_settles_on_what_the_loop_reads():
+    # The first readings of a new heating season are the loop settling (a first one
+    # far off here): for cop_window_s the floor follows them both ways.
+    c = _controller(optimiser="model")
+    unit = Unit()
+    now = _run(c, unit, 0, 100)
+    now = _run(c, unit, now, 50, mode=1)  # cooling for a while
+    unit.heat_kw = 3.5  # the first heating reading: the loop still settling
+    for _ in range(30):  # (T_MODEL_RANGE of the cooling model clears first)
+        now = _run(c, unit, now, 1)
+        if c.guard_pct > 70.0:
+            break
+    high = c.guard_pct
+    assert high > 70.0, high
+    unit.heat_kw = 2.22
+    _run(c, unit, now, 40)  # 400 s: past cop_window_s (300 s), short of cutout_hold_s
+    assert c.guard_pct < 0.8 * high, (c.guard_pct, high)
+    assert abs(c.guard_pct - unit.flow_for_outlet(GUARDED)) < 0.02 * c.guard_pct
