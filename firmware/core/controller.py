@@ -138,7 +138,6 @@ class Controller:
         self._t_guard = p["t_cutout_c"] + self._margin  # the outlet stays above this
         # The heat's filter, applied once per opt_period_ms with time constant t_filter_s.
         self._heat_k = p["opt_period_ms"] / (p["t_filter_s"] * 1000.0 + p["opt_period_ms"])
-        self._trip_w = p["opt_trip_w"]
         self._hold_ms = p["cutout_hold_s"] * 1000
         self._settle_total = p["cop_window_s"] * 1000
         if self._sup is not None:
@@ -413,7 +412,7 @@ class Controller:
         w = as_number(meas.p_unit_w)
         if t_out is None or flow_pct is None or flow_pct <= 0.0 or self._margin <= 0.0:
             return  # no outlet reading: the floor holds where it was
-        if w is not None and w < self._trip_w:
+        if w is not None and w < self.opt.trip_w:
             return  # the compressor is off (tripped, locked out): no heat to go by
         heat = flow_pct * (t - t_out)
         # For cop_window_s after a (re)start (the boot, a season change) the loop is

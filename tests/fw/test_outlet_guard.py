@@ -3,25 +3,15 @@
 # optimum and the on-line optimiser alike. Portable (CPython and the host
 # MicroPython); a synthetic unit that takes a fixed heat from the water and trips
 # when its outlet falls below its cutout, 10 s ticks.
+from test_optimiser import PERIOD, _controller
+
 from core import config
-from core.controller import Controller
 from core.metering import RHO_CP_KW_PER_M3H_K
 from core.ticks import ticks_add
 
-PERIOD = 10000
 DESIGN_M3H = 0.6
 # The outlet the guard keeps with the defaults: the cutout (1.0 degC) plus the margin.
 GUARDED = 1.0 + config.default_params()["cutout_margin_k"]
-
-
-def _controller(**params):
-    c = Controller()
-    c.set_param("period_ms", PERIOD)
-    c.set_param("opt_half_s", 60)
-    c.set_param("sp_slew_pct_per_s", 5.0)
-    for name in params:
-        c.set_param(name, params[name])
-    return c
 
 
 class Unit:
