@@ -26,9 +26,12 @@ interned name, not a heap str (intern_strings).
 """
 
 import ast
+import contextlib
+import io
 import json
 import keyword
 import shutil
+import tempfile
 from pathlib import Path
 
 from host_tools.errors import CopflowError
@@ -278,6 +281,38 @@ def build(out: Path, board: str, profile: str | None = None, hw: dict | None = N
         files.append(dst)
     write_board_files(out, board, profile, hw)
     return files
+
+
+# With ROMFS (docs/deploy.md#romfs) these modules stay on the filesystem: main.py
+# imports safe_out before anything else, so a ROMFS cut mid-write still gets its
+# outputs made safe (a maintenance boot), and boot files are read as files.
+ON_FILESYSTEM_WITH_ROMFS = ("safe_out.mpy",)
+ROMFS_HEADER = b"\xd2\xcd\x31"  # extmod/vfs_rom.c ROMFS_HEADER_BYTE0..2
+
+
+def romfs_modules(out: Path) -> list[Path]:
+    """The .mpy modules of a build in `out` that go into a ROMFS image."""
+    return [p for p in sorted(out.rglob("*.mpy"))
+            if p.relative_to(out).as_posix() not in ON_FILESYSTEM_WITH_ROMFS]
+
+
+def split_romfs(out: Path) -> bytes:
+    """Move the build's modules out of `out` into a ROMFS image (returned): `out`
+    keeps what goes on the filesystem. The image is mpremote's own format
+    (`mpremote romfs build`, the MicroPython project's tool)."""
+    from mpremote.romfs import make_romfs
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rom = Path(tmp) / "rom"
+        for mpy in romfs_modules(out):
+            dst = rom / mpy.relative_to(out)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            mpy.replace(dst)
+        for folder in sorted((p for p in out.rglob("*") if p.is_dir()), reverse=True):
+            if not any(folder.iterdir()):
+                folder.rmdir()
+        with contextlib.redirect_stdout(io.StringIO()):  # it lists every file it packs
+            return make_romfs(str(rom), mpy_cross=False)
 
 
 def write_board_files(out: Path, board: str, profile: str | None, hw: dict | None) -> None:

@@ -164,11 +164,18 @@ def firmware_hash(board: str) -> str:
     return digest.hexdigest()[:32]
 
 
+ROMFS_FILE = ".copflow_romfs"  # in the flash folder: the ROMFS partition's bytes
+DEFAULT_ROMFS = "128K"  # ports/esp32/partitions-4MiB-romfs.csv: romfs, 0x20000
+
+
 def install_firmware(flash: Path, board: str, profile: str | None = None,
-                     hw: dict | None = None, rebuild: bool = True) -> bool:
+                     hw: dict | None = None, rebuild: bool = True,
+                     romfs: int | None = None) -> bool:
     """Put the firmware into a flash folder, as `copflow deploy` would on a board:
     modules as .mpy bytecode, main.py as source. With a board profile the firmware
     builds that board's drivers on its port's machine twin (docs/machine-twins.md).
+    `romfs` (bytes): the board's MicroPython has a ROMFS partition that size, and
+    the modules go there as `copflow deploy --romfs` puts them (docs/deploy.md#romfs).
 
     Builds into an empty folder, and again when firmware/ changed since this function
     built there (the hash in BUILD_STAMP); the saved config and other files on the
@@ -179,7 +186,7 @@ def install_firmware(flash: Path, board: str, profile: str | None = None,
 
     flash.mkdir(parents=True, exist_ok=True)
     stamp = flash / BUILD_STAMP
-    digest = firmware_hash(board)
+    digest = firmware_hash(board) + ("-romfs" if romfs else "")
     try:
         built = stamp.read_text().strip()
     except OSError:
@@ -188,22 +195,38 @@ def install_firmware(flash: Path, board: str, profile: str | None = None,
     fresh = not (flash / "main.py").exists() or stale
     if fresh:
         build(flash, board)
+        if romfs:
+            write_romfs(flash, romfs)
         stamp.write_text(digest + "\n")
     write_board_files(flash, board, profile, hw)
     return fresh
+
+
+def write_romfs(flash: Path, size: int) -> None:
+    """The modules of a build in `flash` moved into its ROMFS partition (the
+    rest of the partition erased); none left on the filesystem to shadow them."""
+    from host_tools.fwbuild import split_romfs
+
+    image = split_romfs(flash)
+    if len(image) > size:
+        raise CopflowError(f"the firmware's ROMFS image is {len(image)} bytes, more than "
+                           f"the board's {size}-byte ROMFS partition")
+    (flash / ROMFS_FILE).write_bytes(image + b"\xff" * (size - len(image)))
 
 
 class VirtualBoard:
     def __init__(self, flash: Path, heap: str | None = None, board: str | None = None,
                  log=None, restart_delay_s: float = 1.0, profile: str | None = None,
                  hw: dict | None = None, rebuild: bool = True,
-                 uarts: dict[str, int] | None = None):
+                 uarts: dict[str, int] | None = None, romfs: str | None = None):
         """`heap` and `board` (the MicroPython port) default to the profile's, or to
         110K and esp32 without one. `rebuild=False` keeps a flash folder's firmware
         even if firmware/ changed since it was built (install_firmware). `uarts`
         (name -> UART id, with a profile) wires those twin UARTs to pseudo-terminals
         of their own: `uart_ports[name]` is the path a Modbus tool opens, as it
-        would open an RS-485 adapter on the real board's bus."""
+        would open an RS-485 adapter on the real board's bus. `romfs` (a size like
+        128K): the board's MicroPython has a ROMFS partition (twins/romfs.py), and
+        the firmware it installs goes there."""
         self.flash = Path(flash).resolve()
         spec = {"virtual_heap": "110K", "port": "esp32"}
         if profile:
@@ -217,6 +240,7 @@ class VirtualBoard:
         self.profile = profile
         self.hw = hw
         self.rebuild = rebuild
+        self.romfs = heap_bytes(check_romfs(romfs)) if romfs else None
         self.log = log or sys.stderr
         self.master, self.slave = pty.openpty()
         tty.setraw(self.slave)
@@ -249,7 +273,11 @@ class VirtualBoard:
 
     def start(self) -> "VirtualBoard":
         self._lock_flash()
-        install_firmware(self.flash, self.board, self.profile, self.hw, self.rebuild)
+        part = self.flash / ROMFS_FILE
+        if self.romfs and (not part.exists() or part.stat().st_size != self.romfs):
+            part.write_bytes(b"\xff" * self.romfs)  # erased flash: a partition of a new size
+        install_firmware(self.flash, self.board, self.profile, self.hw, self.rebuild,
+                         self.romfs)
         self._thread = threading.Thread(target=self._supervise, daemon=True)
         self._thread.start()
         return self
@@ -273,13 +301,15 @@ class VirtualBoard:
 
     def _spawn(self, raw: bool) -> subprocess.Popen:
         args = ["/_vboard/vboot.py"] + (["raw"] if raw else [])
-        heap = self.heap
+        heap = str(heap_bytes(self.heap) + (self.romfs or 0))  # the partition: flash
+        if self.romfs:
+            args.append(f"romfs={self.romfs}")
         extra = ["--mount", f"{GUEST_DIR}:/_vboard",
                  "--mount", f"{self._twins / 'twins'}:/_twins/twins"]
         if self._flash_profile():
             # vboot.py runs the firmware on the port's twin (a deploy may have
             # written the profile after this board started)
-            heap = str(heap_bytes(self.heap) + TWIN_HEAP)
+            heap = str(heap_bytes(heap) + TWIN_HEAP)
             extra += ["--wdt-state", self._wdt_state]
             args += [f"boot={self._event}", f"hw={self._hw_event}", f"twin_heap={TWIN_HEAP}"]
             if self._uart_ids:
@@ -399,4 +429,16 @@ def check_heap(text: str) -> str:
         raise CopflowError(f"--heap {text!r}: expected a size like 110K or 2M") from None
     if not 16 * 1024 <= n <= 512 * 1024 * 1024:
         raise CopflowError(f"--heap {text!r}: allowed 16K..512M")
+    return text
+
+
+def check_romfs(text: str) -> str:
+    """A ROMFS partition size: whole 4 KB flash sectors (rp2_flash.c asserts it), up
+    to 16M."""
+    try:
+        n = heap_bytes(text)
+    except (ValueError, KeyError):
+        raise CopflowError(f"--romfs {text!r}: expected a size like 128K") from None
+    if n % 4096 or not 4096 <= n <= 16 * 1024 * 1024:
+        raise CopflowError(f"--romfs {text!r}: a multiple of 4K, 4K..16M")
     return text

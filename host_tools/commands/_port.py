@@ -41,7 +41,7 @@ def board_port(args: argparse.Namespace, heap: str | None = None,
     if not args.virtual:
         yield check_port(args.port)
         return
-    from host_tools.vboard import VirtualBoard
+    from host_tools.vboard import DEFAULT_ROMFS, VirtualBoard
 
     with contextlib.ExitStack() as stack:
         flash = args.flash
@@ -49,8 +49,11 @@ def board_port(args: argparse.Namespace, heap: str | None = None,
             flash = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "flash"
         # a deploy into a given flash folder starts from the firmware it holds
         rebuild = getattr(args, "command", None) != "deploy"
+        # deploy --romfs: a board whose MicroPython build has a ROMFS partition
+        romfs = DEFAULT_ROMFS if getattr(args, "romfs", False) else None
         board = stack.enter_context(VirtualBoard(flash, heap=heap, profile=profile,
-                                                 log=sys.stderr, rebuild=rebuild).boot(15.0))
+                                                 log=sys.stderr, rebuild=rebuild,
+                                                 romfs=romfs).boot(15.0))
         yield board.port
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from host_tools.errors import CopflowError
 from host_tools.micropython import run_micropython
 from host_tools.paths import FIRMWARE_DIR, PROJECT_ROOT, import_firmware
+from host_tools.vboard import DEFAULT_ROMFS
 
 GUEST_BENCH = PROJECT_ROOT / "host_tools" / "guest" / "bench_tick.py"
 GUEST_CONSOLE_BENCH = PROJECT_ROOT / "host_tools" / "guest" / "bench_console.py"
@@ -229,13 +230,14 @@ def module_order(firmware_dir: Path = FIRMWARE_DIR) -> list[str]:
     return order
 
 
-def _deployed_flash(flash: Path, profile: str, main: Path) -> None:
-    """A flash folder as `copflow deploy` leaves it, with `main` as /main.py
-    and the firmware's main.py kept as /fw_main.py."""
+def _deployed_flash(flash: Path, profile: str, main: Path, romfs: int | None = None) -> None:
+    """A flash folder as `copflow deploy` leaves it (`deploy --romfs` with `romfs`,
+    the partition's size), with `main` as /main.py and the firmware's main.py kept
+    as /fw_main.py."""
     from host_tools import hwconfig
     from host_tools.vboard import install_firmware
 
-    install_firmware(flash, hwconfig.load_profile(profile)["port"], profile)
+    install_firmware(flash, hwconfig.load_profile(profile)["port"], profile, romfs=romfs)
     (flash / "main.py").rename(flash / "fw_main.py")
     (flash / "main.py").write_text(main.read_text())
 
@@ -253,19 +255,20 @@ def _wait_for_file(path: Path, key: str, minimum: int, timeout_s: float) -> dict
     raise CopflowError(f"the memory benchmark wrote no {path.name} within {timeout_s:g} s")
 
 
-def measure_boot_and_steady(profile: str) -> dict:
-    """Boot peak and steady live heap of the firmware on a virtual board."""
+def measure_boot_and_steady(profile: str, romfs: str | None = None) -> dict:
+    """Boot peak and steady live heap of the firmware on a virtual board (with its
+    modules in a ROMFS partition of size `romfs`, e.g. "128K", if given)."""
     import subprocess
 
     from host_tools.link import Link
-    from host_tools.vboard import VirtualBoard
+    from host_tools.vboard import VirtualBoard, heap_bytes
 
     with tempfile.TemporaryDirectory() as tmp:
         flash = Path(tmp) / "flash"
-        _deployed_flash(flash, profile, GUEST_MEMORY)
+        _deployed_flash(flash, profile, GUEST_MEMORY, heap_bytes(romfs) if romfs else None)
         stats = flash / "bench_mem.json"
         with VirtualBoard(flash, heap=MEMORY_HEAP, log=subprocess.DEVNULL,
-                          profile=profile) as board, \
+                          profile=profile, romfs=romfs) as board, \
                 Link(board.port, timeout_s=10.0) as link:
             link.wait_for("!boot", 30.0)
             boot = _wait_for_file(stats, "booted", 1, 10.0)
@@ -326,6 +329,11 @@ def measure_requests() -> dict:
                        f"{(result.stderr or result.stdout).strip().splitlines()[-1:]}")
 
 
+# With the modules in a ROMFS partition (docs/deploy.md#romfs): a build that has one.
+ROMFS_FIGURES = ("boot_peak_bytes", "live_heap_bytes", "steady_peak_bytes",
+                 "resident_modules", "failed_requests")
+
+
 def bench_memory(profiles=MEMORY_PROFILES) -> dict:
     out: dict = {"profiles": {}, "heap_measured_at": MEMORY_HEAP}
     for profile in profiles:
@@ -335,6 +343,8 @@ def bench_memory(profiles=MEMORY_PROFILES) -> dict:
         names = [n for n in module_order() if isinstance(costs.get(n), int)]
         figures["modules"] = {n: costs[n] for n in names if n in resident}
         figures["modules_not_resident"] = {n: costs[n] for n in names if n not in resident}
+        romfs = measure_boot_and_steady(profile, DEFAULT_ROMFS)
+        figures["romfs"] = {key: romfs[key] for key in ROMFS_FIGURES}
         out["profiles"][profile] = figures
     out["requests"] = measure_requests()
     return out
@@ -364,6 +374,12 @@ def print_memory(result: dict) -> None:
                 print(f"    {name:<26} {n:>6}")
         for line in f["failed_requests"]:
             print(f"  request failed: {line}")
+        r = f["romfs"]
+        print(f"  with the modules in a {DEFAULT_ROMFS} ROMFS partition (a build that has one): "
+              f"boot peak {r['boot_peak_bytes']}, live heap {r['live_heap_bytes']}, steady "
+              f"peak {r['steady_peak_bytes']} bytes")
+        for line in r["failed_requests"]:
+            print(f"  request failed (ROMFS): {line}")
     print("bytes one console request allocates (no collection inside it):")
     for name, n in result["requests"].items():
         print(f"  {name:<26} {n:>6}")

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 from host_tools.errors import CopflowError
-from host_tools.vboard import VirtualBoard, check_heap
+from host_tools.vboard import VirtualBoard, check_heap, check_romfs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="board profile (esp32-devkitc, pico): the firmware builds its "
                              "drivers on the port's machine twin; default: none (HIL only)")
     parser.add_argument("--hw", type=Path, help="hardware config for the profile (/hw.json)")
+    parser.add_argument("--romfs", metavar="SIZE", default=None,
+                        help="the board's MicroPython has a ROMFS partition of SIZE (e.g. "
+                             "128K, ESP32's partitions-4MiB-romfs.csv), and the firmware's "
+                             "modules go there (docs/deploy.md#romfs); default: none, as on "
+                             "stock ESP32_GENERIC and RPI_PICO builds")
     parser.add_argument("--bms", action="store_true",
                         help="turn on the BMS Modbus slave (the profile's BMS UART, address 1, "
                              "19200 baud; docs/bms.md); its port is printed as 'bms PATH'")
@@ -34,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.heap is not None:
         check_heap(args.heap)
+    if args.romfs is not None:
+        check_romfs(args.romfs)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     hw = None
@@ -62,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _serve(args, flash: Path, hw, uarts: dict, stop: threading.Event, private: bool) -> int:
     with VirtualBoard(flash, heap=args.heap, board=args.board, profile=args.profile,
-                      hw=hw, uarts=uarts) as board:
+                      hw=hw, uarts=uarts, romfs=args.romfs) as board:
         print(board.port, flush=True)
         # Each Modbus line as a port of its own, as an RS-485 adapter on that bus
         # would be (a pseudo-terminal has no parity: open it 8N1 whatever the
@@ -70,7 +77,9 @@ def _serve(args, flash: Path, hw, uarts: dict, stop: threading.Event, private: b
         for name, path in board.uart_ports.items():
             print(f"{name} {path}", flush=True)
         kept = "private, removed at exit" if private else "kept"
-        print(f"virtual {args.profile or args.board} board, heap {board.heap}, flash {flash} "
+        romfs = f", ROMFS {args.romfs}" if args.romfs else ""
+        print(f"virtual {args.profile or args.board} board, heap {board.heap}{romfs}, "
+              f"flash {flash} "
               f"({kept}); "
               f"connect with: copflow console --port {board.port}   (Ctrl-C here stops it)",
               file=sys.stderr, flush=True)

@@ -41,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="MicroPython port of the board (default esp32)")
     parser.add_argument("--profile",
                         help="board profile (esp32-devkitc, pico; default: the port's)")
+    parser.add_argument("--romfs", action="store_true",
+                        help="put the modules in the board's ROMFS partition, where they run "
+                             "from flash (a MicroPython build with ROMFS; docs/deploy.md#romfs)")
     parser.add_argument("--hw", type=Path,
                         help="hardware config to install as /hw.json, checked first "
                              "(default: keep the board's, or the profile's default wiring)")
@@ -147,6 +150,11 @@ def switch_script(moves: list[str], stale: tuple[str, ...] | list[str] = (),
     lines = [f"STAGE = {STAGE!r}", _SWITCH, _RMTREE,
              f"f = open({MAINT_FLAG!r}, 'w')", "f.write('deploy\\n')", "f.close()"]
     lines += [f"rm('/{p}')" for p in stale]
+    # folders the stale files leave empty go too: an empty /core would be imported
+    # as a namespace package ahead of /rom/core
+    gone = sorted({"/".join(p.split("/")[:i]) for p in stale for i in range(1, p.count("/") + 1)},
+                  key=lambda d: -d.count("/"))
+    lines += [f"try:\n    os.rmdir('/{d}')\nexcept OSError:\n    pass" for d in gone]
     lines += [f"try:\n    os.mkdir('/{d}')\nexcept OSError:\n    pass" for d in dirs]
     renames = [f"mv({p!r})" for p in moves]
     if limit is not None:
@@ -154,6 +162,68 @@ def switch_script(moves: list[str], stale: tuple[str, ...] | list[str] = (),
     lines += renames
     lines += [f"rm({MAINT_FLAG!r})", "rmtree('/' + STAGE)", f"print('switched', {len(moves)})"]
     return "\n".join(lines) + "\n"
+
+
+_ROMFS_QUERY = """
+try:
+    import vfs
+    d = vfs.rom_ioctl(2, 0) if vfs.rom_ioctl(1) > 0 else -1
+except (ImportError, AttributeError):
+    d = -1
+print('= romfs', 0 if isinstance(d, int) else d.ioctl(4, 0) * d.ioctl(5, 0))
+"""
+
+_ROMFS_HASH = """
+import hashlib, binascii
+print('= image', binascii.hexlify(hashlib.sha256(memoryview(d)[:%d]).digest()).decode())
+"""
+
+
+def romfs_script(image_len: int) -> str:
+    """Prints `= romfs SIZE` (0: no ROMFS partition) and, with one, `= image SHA256`
+    of its first image_len bytes (the partition's buffer is its flash, both ports)."""
+    return _ROMFS_QUERY + "if not isinstance(d, int):\n" + "".join(
+        "    " + line + "\n" for line in _ROMFS_HASH.strip().splitlines()) % image_len
+
+
+def romfs_state(port: str, image_len: int) -> tuple[int, str]:
+    """(partition size, sha256 of its first image_len bytes) on the board; size 0: none."""
+    found = dict(line.split()[1:3] for line in mpremote(port, "exec", romfs_script(image_len))
+                 .splitlines() if line.startswith("= ") and len(line.split()) == 3)
+    return int(found.get("romfs", "0")), found.get("image", "")
+
+
+def write_romfs(port: str, out: Path, image: bytes) -> bool:
+    """The image into the board's ROMFS partition, under the maintenance flag (a cut
+    mid-write boots into maintenance; the switch removes the flag), then checked by
+    sha256 on the board. False when the partition already holds it."""
+    digest = hashlib.sha256(image).hexdigest()
+    size, found = romfs_state(port, len(image))
+    if size == 0:
+        raise CopflowError(f"{port}: this board's MicroPython has no ROMFS partition "
+                           "(stock ESP32_GENERIC and RPI_PICO builds have none): flash a "
+                           "build with ROMFS, or deploy without --romfs (docs/deploy.md#romfs)")
+    if len(image) > size:
+        raise CopflowError(f"{port}: the ROMFS image is {len(image)} bytes, more than the "
+                           f"board's {size}-byte partition")
+    if found == digest:
+        return False
+    mpremote(port, "exec", f"f = open({MAINT_FLAG!r}, 'w')\nf.write('deploy\\n')\nf.close()\n")
+    path = out.parent / "firmware.romfs"  # mpremote takes a file by its .romfs name
+    path.write_bytes(image)
+    mpremote(port, "romfs", "deploy", str(path))
+    if romfs_state(port, len(image))[1] != digest:
+        raise CopflowError(f"{port}: the ROMFS partition differs from the image after the "
+                           "write; the board boots into maintenance: deploy again")
+    return True
+
+
+def leave_maintenance(port: str) -> None:
+    """Soft reset from the REPL: main.py boots the firmware the board has."""
+    with Link(port, timeout_s=5.0) as link:
+        link.write_raw(b"\r\x03\r\x02")
+        time.sleep(0.3)
+        link.write_raw(b"\x04")
 
 
 # ---- the steps ----------------------------------------------------------------
@@ -361,9 +431,16 @@ def run(args: argparse.Namespace) -> int:
         fwbuild.build(out, args.board, profile, hw)
         if plan is not None:
             write_safe_file(out, plan)
+        in_romfs = [p.relative_to(out).as_posix() for p in fwbuild.romfs_modules(out)]
+        image = fwbuild.split_romfs(out) if args.romfs else b""
         entries = manifest(out)
         size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-        print(f"built {len(entries)} files ({size} bytes)")
+        print(f"built {len(entries)} files ({size} bytes)"
+              + (f" and a ROMFS image of {len(in_romfs)} modules ({len(image)} bytes)"
+                 if args.romfs else ""))
+        stale = stale_twins(entries)
+        if args.romfs:  # the filesystem comes first on sys.path: nothing there may shadow /rom
+            stale += [p for m in in_romfs for p in (m, m[:-4] + ".py")]
         # --virtual: a board already running this profile (and its watchdog), as at a bench.
         with board_port(args, profile=profile) as port:
             if enter_maintenance(port, args.timeout):
@@ -371,13 +448,21 @@ def run(args: argparse.Namespace) -> int:
             else:
                 reach_repl(port, args.timeout)
                 print(f"{port}: no copflow console; at the MicroPython REPL (Ctrl-C)")
+            if args.romfs:
+                try:
+                    wrote = write_romfs(port, out, image)
+                except CopflowError:
+                    leave_maintenance(port)  # nothing was written: back to its firmware
+                    raise
+                print(f"{port}: ROMFS " + ("written and verified (sha256 on the board)"
+                                           if wrote else "already holds this image"))
             moves = changed(port, entries)
             stage(port, out, moves)
             print(f"{port}: staged {len(moves)} changed files in /{STAGE} "
                   f"({len(entries) - len(moves)} up to date)")
             verify(port, moves)
             print(f"{port}: verified {len(moves)} files (sha256 on the board)")
-            switch(port, moves, stale_twins(entries))
+            switch(port, moves, stale)
             print(f"{port}: switched {len(moves)} files into place"
                   + (" (main.py last)" if moves and moves[-1][0] in fwbuild.SOURCE_ONLY else ""))
             reboot_and_check(port, args.timeout)

@@ -8,7 +8,9 @@
 # "raw" (start in the raw REPL), "boot=EVENT" and "hw=EVENT" (what ended the last
 # run: power, reset, wdt, crash, soft -> reset_cause()), "wdt=TIMEOUT:LEFT_MS"
 # (a watchdog a soft reset left running), "twin_heap=BYTES" (heap added for the twins),
-# "uarts=ID,..." (twin UARTs wired to the host's pseudo-terminals: HostUart).
+# "uarts=ID,..." (twin UARTs wired to the host's pseudo-terminals: HostUart),
+# "romfs=BYTES" (a build with a ROMFS partition of that size, kept in the flash
+# folder's /.copflow_romfs: mounted at /rom first, as the port does).
 # With /pins.json on the flash (pin-level HIL, host_tools/pinhil.py) the twins run
 # on a virtual clock and pin_world.py is the board's outside: it becomes the
 # firmware's `time` (its sleeps move the clock) and talks to the host's plant
@@ -128,6 +130,16 @@ def _bridge(m, opts, skip):
             m.world.uart(int(uid))._line.bridge = HostUart(uid)
 
 
+def _romfs(size):
+    # A build with a ROMFS partition (twins/romfs.py): mounted at /rom before
+    # anything else runs, as the port's mp_init does; its bytes are the flash's.
+    if "/_twins" not in sys.path:
+        sys.path.append("/_twins")
+    from twins.romfs import Partition, install
+
+    install(Partition(size).load("/.copflow_romfs"), sys.modules, sys.path)
+
+
 def _reserve(before, size):
     # The host gave the interpreter `size` bytes more than the board's heap for
     # the twins; what they do not use is held here, so the firmware sees the
@@ -147,10 +159,14 @@ _o = _opts()
 _p = _port()
 gc.collect()
 _b = gc.mem_alloc()
+_r = int(_o.get("romfs", "0"))
+if _r:  # the host added the partition's size to the heap, as it did the twins'
+    _romfs(_r)
 if _p is not None:
     _install(_p, _o)
+if _p is not None or _r:
     gc.collect()
-    _reserve(_b, int(_o.get("twin_heap", "0")))
-_o = _p = _b = None
+    _reserve(_b, int(_o.get("twin_heap", "0")) + _r)
+_o = _p = _b = _r = None
 gc.collect()
 vrepl.boot("raw" in sys.argv[1:])
