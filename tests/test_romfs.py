@@ -34,9 +34,9 @@ def test_programming_without_an_erase_only_clears_bits(tmp_path):
     assert bytes(part[BLOCK:BLOCK + 2]) == b"\x03\x30"
     part.ioctl(6, 1)  # erase block 1
     assert bytes(part[BLOCK:2 * BLOCK]) == b"\xff" * BLOCK
-    part.writeblocks(2, b"ab")  # the simple form erases its block first
-    part.writeblocks(2, b"cd")
-    assert bytes(part[2 * BLOCK:2 * BLOCK + 2]) == b"cd"
+    part.writeblocks(2, b"ab" + b"\0" * (BLOCK - 2))  # the simple form erases first
+    part.writeblocks(2, b"cd" + b"\xff" * (BLOCK - 2))
+    assert bytes(part[2 * BLOCK:3 * BLOCK]) == b"cd" + b"\xff" * (BLOCK - 2)
     again = Partition(4 * BLOCK).load(str(tmp_path / "part"))  # after a power cycle
     assert bytes(again) == bytes(part)
     buf = bytearray(2)
@@ -50,6 +50,8 @@ def test_a_write_outside_the_partition_is_refused(tmp_path):
         part.writeblocks(4, b"x", 0)
     with pytest.raises(OSError):
         part.ioctl(6, 4)
+    with pytest.raises(OSError):  # erasing needs whole sectors
+        part.writeblocks(0, b"x")
 
 
 def test_rom_ioctl_has_one_segment_the_partition(tmp_path):

@@ -11,9 +11,11 @@ does this twin:
   partition object (esp32_partition.c `mp_vfs_rom_ioctl`, rp2_flash.c).
 - The partition is a block device with the buffer protocol (the memory-mapped
   flash): `ioctl(4, 0)` block count, `ioctl(5, 0)` block size (4096 on both),
-  `ioctl(6, n)` erases block n; `writeblocks(n, buf)` erases the range first,
-  `writeblocks(n, buf, offset)` programs without erasing, so bits only go from
-  1 to 0 as in flash; `readblocks(n, buf[, offset])`.
+  `ioctl(6, n)` erases block n; `writeblocks(n, buf)` erases the range first
+  (whole 4 KB sectors: a shorter buffer is refused, as ESP-IDF's
+  esp_partition_erase_range refuses it), `writeblocks(n, buf, offset)` programs
+  without erasing, so bits only go from 1 to 0 as in flash;
+  `readblocks(n, buf[, offset])`.
 - At every start (hard or soft reset) the port mounts segment 0 at /rom if it
   holds a valid ROMFS, and appends "/rom" and "/rom/lib" to `sys.path`, after the
   filesystem's own entries (py/runtime.c `mp_init`,
@@ -87,11 +89,11 @@ class Partition(bytearray):
     def writeblocks(self, block, buf, offset=None):
         at = block * BLOCK
         n = len(buf)
-        if offset is None:  # a simple write erases its range first
-            start = at - at % BLOCK
-            end = at + n + (-(at + n)) % BLOCK
-            self._erase(start, end - start)
-            self._store(start, end - start)
+        if offset is None:  # a simple write erases its range first: whole sectors only
+            if n % BLOCK:  # esp_partition_erase_range, flash_range_erase
+                raise OSError(22)
+            self._erase(at, n)
+            self._store(at, n)
         else:
             at += offset
         if at < 0 or at + n > len(self):
