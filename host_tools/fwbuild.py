@@ -304,11 +304,13 @@ def split_romfs(out: Path) -> bytes:
 
     with tempfile.TemporaryDirectory() as tmp:
         rom = Path(tmp) / "rom"
+        folders = set()
         for mpy in romfs_modules(out):
             dst = rom / mpy.relative_to(out)
             dst.parent.mkdir(parents=True, exist_ok=True)
-            mpy.replace(dst)
-        for folder in sorted((p for p in out.rglob("*") if p.is_dir()), reverse=True):
+            shutil.move(mpy, dst)  # `out` may be on another filesystem than tmp
+            folders.update(p for p in mpy.parents if out in p.parents)
+        for folder in sorted(folders, key=lambda p: -len(p.parts)):  # the packages it emptied
             if not any(folder.iterdir()):
                 folder.rmdir()
         with contextlib.redirect_stdout(io.StringIO()):  # it lists every file it packs
