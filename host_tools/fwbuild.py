@@ -290,6 +290,21 @@ ON_FILESYSTEM_WITH_ROMFS = ("safe_out.mpy",)
 ROMFS_HEADER = b"\xd2\xcd\x31"  # extmod/vfs_rom.c ROMFS_HEADER_BYTE0..2
 
 
+def romfs_image_bytes(partition: bytes) -> int:
+    """The length of the ROMFS image at the start of a partition's bytes: the header,
+    then the filesystem record's length as a varint, most significant group first
+    (extmod/vfs_rom.c extract_record); 0 when there is none."""
+    if not partition.startswith(ROMFS_HEADER):
+        return 0
+    size, at = 0, len(ROMFS_HEADER)
+    while True:
+        byte = partition[at]
+        at += 1
+        size = (size << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            return at + size
+
+
 def romfs_modules(out: Path) -> list[Path]:
     """The .mpy modules of a build in `out` that go into a ROMFS image."""
     return [p for p in sorted(out.rglob("*.mpy"))

@@ -213,6 +213,7 @@ def test_with_romfs_the_live_heap_is_within_the_budget():
     assert figures["live_heap_bytes"] <= LIVE_HEAP_BUDGET
     assert figures["boot_peak_bytes"] <= BOOT_PEAK_BUDGET
     assert "app" in figures["resident_modules"]
+    assert 0 < figures["image_bytes"] <= figures["partition_bytes"] == 128 * 1024
 
 
 def test_module_order_puts_each_module_after_its_imports():

@@ -260,8 +260,9 @@ def measure_boot_and_steady(profile: str, romfs: str | None = None) -> dict:
     modules in a ROMFS partition of size `romfs`, e.g. "128K", if given)."""
     import subprocess
 
+    from host_tools.fwbuild import romfs_image_bytes
     from host_tools.link import Link
-    from host_tools.vboard import VirtualBoard, heap_bytes
+    from host_tools.vboard import ROMFS_FILE, VirtualBoard, heap_bytes
 
     with tempfile.TemporaryDirectory() as tmp:
         flash = Path(tmp) / "flash"
@@ -280,6 +281,7 @@ def measure_boot_and_steady(profile: str, romfs: str | None = None) -> dict:
             time.sleep(2.5)  # control ticks (period 1 s) after the requests
             done = json.loads(stats.read_text())["collections"]
             steady = _wait_for_file(stats, "collections", done + 50, 20.0)
+        partition = (flash / ROMFS_FILE).read_bytes() if romfs else b""
     base = boot["baseline"]
     # The firmware's own figures leave out what the virtual board had in its heap
     # before main.py ran (its REPL, the machine twins): a board has those in ROM.
@@ -293,7 +295,9 @@ def measure_boot_and_steady(profile: str, romfs: str | None = None) -> dict:
             "virtual_board_boot_peak_bytes": boot["boot_peak"],
             "virtual_board_live_heap_bytes": steady["live"],
             "resident_modules": sorted(m for m in boot["modules"] if m in set(module_order())),
-            "failed_requests": failed}
+            "failed_requests": failed,
+            **({"image_bytes": romfs_image_bytes(partition), "partition_bytes": len(partition)}
+               if romfs else {})}
 
 
 def measure_modules(profile: str) -> dict:
@@ -331,7 +335,7 @@ def measure_requests() -> dict:
 
 # With the modules in a ROMFS partition (docs/deploy.md#romfs): a build that has one.
 ROMFS_FIGURES = ("boot_peak_bytes", "live_heap_bytes", "steady_peak_bytes",
-                 "resident_modules", "failed_requests")
+                 "image_bytes", "partition_bytes", "resident_modules", "failed_requests")
 
 
 def bench_memory(profiles=MEMORY_PROFILES) -> dict:
@@ -377,7 +381,8 @@ def print_memory(result: dict) -> None:
         r = f["romfs"]
         print(f"  with the modules in a {DEFAULT_ROMFS} ROMFS partition (a build that has one): "
               f"boot peak {r['boot_peak_bytes']}, live heap {r['live_heap_bytes']}, steady "
-              f"peak {r['steady_peak_bytes']} bytes")
+              f"peak {r['steady_peak_bytes']} bytes; image {r['image_bytes']} of "
+              f"{r['partition_bytes']} bytes")
         for line in r["failed_requests"]:
             print(f"  request failed (ROMFS): {line}")
     print("bytes one console request allocates (no collection inside it):")
