@@ -302,16 +302,19 @@ class VirtualBoard:
     def _spawn(self, raw: bool) -> subprocess.Popen:
         args = ["/_vboard/vboot.py"] + (["raw"] if raw else [])
         heap = str(heap_bytes(self.heap) + (self.romfs or 0))  # the partition: flash
-        if self.romfs:
-            args.append(f"romfs={self.romfs}")
         extra = ["--mount", f"{GUEST_DIR}:/_vboard",
                  "--mount", f"{self._twins / 'twins'}:/_twins/twins"]
-        if self._flash_profile():
+        profile = self._flash_profile()
+        if profile or self.romfs:  # the twins' heap: the port's, or the ROMFS twin's
+            heap = str(heap_bytes(heap) + TWIN_HEAP)
+            args.append(f"twin_heap={TWIN_HEAP}")
+        if self.romfs:
+            args.append(f"romfs={self.romfs}")
+        if profile:
             # vboot.py runs the firmware on the port's twin (a deploy may have
             # written the profile after this board started)
-            heap = str(heap_bytes(heap) + TWIN_HEAP)
             extra += ["--wdt-state", self._wdt_state]
-            args += [f"boot={self._event}", f"hw={self._hw_event}", f"twin_heap={TWIN_HEAP}"]
+            args += [f"boot={self._event}", f"hw={self._hw_event}"]
             if self._uart_ids:
                 args.append("uarts=" + ",".join(str(u) for u in self._uart_ids))
                 for uid, fd in self._uart_ids.items():
