@@ -154,3 +154,18 @@ def test_a_cut_in_the_romfs_write_never_runs_a_broken_image(tmp_path):
         result = _deploy("--port", board.port, "--romfs")
         assert result.returncode == 0, result.stdout + result.stderr
         assert "ROMFS written and verified" in result.stdout and "boot ok" in result.stdout
+
+
+def test_a_plain_deploy_to_a_romfs_build_names_the_option(tmp_path):
+    """Back to the filesystem (its modules come first on sys.path), with a hint."""
+    flash = tmp_path / "flash"
+    with VirtualBoard(flash, profile=PROFILE, romfs="128K", restart_delay_s=0.05,
+                      log=subprocess.DEVNULL) as board:
+        with Link(board.port, timeout_s=10.0) as link:
+            link.wait_for("!boot", 30.0)
+        assert _modules_on_filesystem(flash) == ["safe_out.mpy"]
+        result = _deploy("--port", board.port)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "has a ROMFS partition: with --romfs" in result.stdout
+        assert "boot ok" in result.stdout
+        assert "core/controller.mpy" in _modules_on_filesystem(flash)

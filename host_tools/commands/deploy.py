@@ -456,6 +456,10 @@ def run(args: argparse.Namespace) -> int:
                     raise
                 print(f"{port}: ROMFS " + ("written and verified (sha256 on the board)"
                                            if wrote else "already holds this image"))
+            elif romfs_state(port, 0)[0]:
+                print(f"{port}: this board's MicroPython has a ROMFS partition: with "
+                      "--romfs the modules run from flash and leave the heap "
+                      "(docs/deploy.md#romfs)")
             moves = changed(port, entries)
             stage(port, out, moves)
             print(f"{port}: staged {len(moves)} changed files in /{STAGE} "
