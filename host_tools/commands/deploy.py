@@ -173,15 +173,27 @@ except (ImportError, AttributeError):
 print('= romfs', 0 if isinstance(d, int) else d.ioctl(4, 0) * d.ioctl(5, 0))
 """
 
+# Read back with readblocks (the flash itself, in 512-byte pieces) rather than
+# through the partition's memory map, which on the ESP32 goes through the flash cache.
 _ROMFS_HASH = """
 import hashlib, binascii
-print('= image', binascii.hexlify(hashlib.sha256(memoryview(d)[:%d]).digest()).decode())
+h = hashlib.sha256()
+b = bytearray(512)
+n = %d
+at = 0
+bs = d.ioctl(5, 0)
+while at < n:
+    m = memoryview(b)[:min(512, n - at)]
+    d.readblocks(at // bs, m, at %% bs)
+    h.update(m)
+    at += len(m)
+print('= image', binascii.hexlify(h.digest()).decode())
 """
 
 
 def romfs_script(image_len: int) -> str:
     """Prints `= romfs SIZE` (0: no ROMFS partition) and, with one, `= image SHA256`
-    of its first image_len bytes (the partition's buffer is its flash, both ports)."""
+    of its first image_len bytes, read back from its flash."""
     return _ROMFS_QUERY + "if not isinstance(d, int):\n" + "".join(
         "    " + line + "\n" for line in _ROMFS_HASH.strip().splitlines()) % image_len
 
