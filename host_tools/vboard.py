@@ -196,13 +196,13 @@ def install_firmware(flash: Path, board: str, profile: str | None = None,
     if fresh:
         build(flash, board)
         if romfs:
-            write_romfs(flash, romfs)
+            romfs_into_partition(flash, romfs)
         stamp.write_text(digest + "\n")
     write_board_files(flash, board, profile, hw)
     return fresh
 
 
-def write_romfs(flash: Path, size: int) -> None:
+def romfs_into_partition(flash: Path, size: int) -> None:
     """The modules of a build in `flash` moved into its ROMFS partition (the
     rest of the partition erased); none left on the filesystem to shadow them."""
     from host_tools.fwbuild import split_romfs

@@ -11,7 +11,6 @@ from pathlib import Path
 from host_tools.errors import CopflowError
 from host_tools.micropython import run_micropython
 from host_tools.paths import FIRMWARE_DIR, PROJECT_ROOT, import_firmware
-from host_tools.vboard import DEFAULT_ROMFS
 
 GUEST_BENCH = PROJECT_ROOT / "host_tools" / "guest" / "bench_tick.py"
 GUEST_CONSOLE_BENCH = PROJECT_ROOT / "host_tools" / "guest" / "bench_console.py"
@@ -339,6 +338,8 @@ ROMFS_FIGURES = ("boot_peak_bytes", "live_heap_bytes", "steady_peak_bytes",
 
 
 def bench_memory(profiles=MEMORY_PROFILES) -> dict:
+    from host_tools.vboard import DEFAULT_ROMFS
+
     out: dict = {"profiles": {}, "heap_measured_at": MEMORY_HEAP}
     for profile in profiles:
         figures = measure_boot_and_steady(profile)
@@ -379,7 +380,8 @@ def print_memory(result: dict) -> None:
         for line in f["failed_requests"]:
             print(f"  request failed: {line}")
         r = f["romfs"]
-        print(f"  with the modules in a {DEFAULT_ROMFS} ROMFS partition (a build that has one): "
+        print(f"  with the modules in a {r['partition_bytes'] // 1024}K ROMFS partition "
+              "(a build that has one): "
               f"boot peak {r['boot_peak_bytes']}, live heap {r['live_heap_bytes']}, steady "
               f"peak {r['steady_peak_bytes']} bytes; image {r['image_bytes']} of "
               f"{r['partition_bytes']} bytes")

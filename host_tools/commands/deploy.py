@@ -115,6 +115,8 @@ def show(base, p):
         print('=', p, '-')
 """
 
+_SET_FLAG = f"f = open({MAINT_FLAG!r}, 'w')\nf.write('deploy\\n')\nf.close()"
+
 _SWITCH = """
 import os
 def rm(p):
@@ -147,8 +149,7 @@ def switch_script(moves: list[str], stale: tuple[str, ...] | list[str] = (),
     writing and removing the maintenance flag; `stale` files are removed first. `limit`
     stops after that many renames (what a power cut there leaves behind; tests use it)."""
     dirs = sorted({"/".join(p.split("/")[:i]) for p in moves for i in range(1, p.count("/") + 1)})
-    lines = [f"STAGE = {STAGE!r}", _SWITCH, _RMTREE,
-             f"f = open({MAINT_FLAG!r}, 'w')", "f.write('deploy\\n')", "f.close()"]
+    lines = [f"STAGE = {STAGE!r}", _SWITCH, _RMTREE, _SET_FLAG]
     lines += [f"rm('/{p}')" for p in stale]
     # folders the stale files leave empty go too: an empty /core would be imported
     # as a namespace package ahead of /rom/core
@@ -220,7 +221,7 @@ def write_romfs(port: str, out: Path, image: bytes) -> bool:
                            f"board's {size}-byte partition")
     if found == digest:
         return False
-    mpremote(port, "exec", f"f = open({MAINT_FLAG!r}, 'w')\nf.write('deploy\\n')\nf.close()\n")
+    mpremote(port, "exec", _SET_FLAG + "\n")
     path = out.parent / "firmware.romfs"  # mpremote takes a file by its .romfs name
     path.write_bytes(image)
     mpremote(port, "romfs", "deploy", str(path))

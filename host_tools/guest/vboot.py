@@ -68,7 +68,6 @@ def _pins():
 
 
 def _install(port, opts):
-    sys.path.append("/_twins")
     import twins
     from twins.clock import RealClock
 
@@ -133,8 +132,6 @@ def _bridge(m, opts, skip):
 def _romfs(size):
     # A build with a ROMFS partition (twins/romfs.py): mounted at /rom before
     # anything else runs, as the port's mp_init does; its bytes are the flash's.
-    if "/_twins" not in sys.path:
-        sys.path.append("/_twins")
     from twins.romfs import Partition, install
 
     install(Partition(size).load("/.copflow_romfs"), sys.modules, sys.path)
@@ -160,6 +157,8 @@ _p = _port()
 gc.collect()
 _b = gc.mem_alloc()
 _r = int(_o.get("romfs", "0"))
+if _p is not None or _r:
+    sys.path.append("/_twins")
 if _r:  # the host added the partition's size to the heap, as it did the twins'
     _romfs(_r)
 if _p is not None:

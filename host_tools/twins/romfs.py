@@ -46,22 +46,16 @@ class Partition(bytearray):
             with open(path, "rb") as f:
                 f.readinto(self)  # no second copy of the partition in the heap
         else:  # a new chip: erased, block by block (no partition-sized temporary)
+            open(path, "wb").close()
             for at in range(0, len(self), BLOCK):
                 self._erase(at, BLOCK)
                 self._store(at, BLOCK)
         return self
 
     def _store(self, at, n):
-        with open(self.path, "r+b" if self._exists() else "wb") as f:
+        with open(self.path, "r+b") as f:
             f.seek(at)
             f.write(memoryview(self)[at:at + n])
-
-    def _exists(self):
-        try:
-            open(self.path, "rb").close()
-            return True
-        except OSError:
-            return False
 
     def ioctl(self, op, arg):
         if op == 4:
@@ -107,7 +101,6 @@ class Vfs:
     """The `vfs` module of a build with ROMFS: the interpreter's own, plus rom_ioctl."""
 
     def __init__(self, builtin, partition):
-        self._builtin = builtin
         self._partition = partition
         self.mount = builtin.mount
         self.umount = builtin.umount
